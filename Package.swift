@@ -1,0 +1,67 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, arrows pointing down only:
+// segflow -> SegflowCLI -> SegflowEngine -> SegflowStages -> SegflowStore -> SegflowGraph -> SegflowSpec -> SegflowCore
+// SegflowStages also uses SegflowImaging (libpng/libjpeg), SegflowVision (CRF, metrics) and SegflowVLM (cotLabel HTTP).
+let package = Package(
+    name: "segflow",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "segflow", targets: ["segflow"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    ],
+    targets: [
+        // MARK: - System libraries
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1",
+                       providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg",
+                       providers: [.apt(["libjpeg62-turbo-dev"])]),
+        /// setjmp/longjmp guards around libpng and libjpeg: Swift cannot catch a longjmp.
+        .target(name: "CImageShim", dependencies: ["CPNG", "CJPEG"]),
+
+        // MARK: - Layers
+        .target(name: "SegflowCore", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "SegflowSpec", dependencies: ["SegflowCore", "CYAML"]),
+        .target(name: "SegflowGraph", dependencies: ["SegflowCore", "SegflowSpec"]),
+        .target(name: "SegflowStore", dependencies: [
+            "SegflowCore", "SegflowGraph",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "SegflowImaging", dependencies: ["CImageShim"]),
+        .target(name: "SegflowVision", dependencies: ["SegflowImaging"]),
+        .target(name: "SegflowVLM", dependencies: ["SegflowCore"]),
+        .target(name: "SegflowStages", dependencies: [
+            "SegflowCore", "SegflowSpec", "SegflowGraph", "SegflowStore",
+            "SegflowImaging", "SegflowVision", "SegflowVLM",
+        ]),
+        .target(name: "SegflowEngine", dependencies: [
+            "SegflowCore", "SegflowSpec", "SegflowGraph", "SegflowStore", "SegflowStages",
+        ]),
+        .target(name: "SegflowCLI", dependencies: [
+            "SegflowEngine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "segflow", dependencies: ["SegflowCLI"]),
+
+        // MARK: - Tests
+        .testTarget(name: "SegflowCoreTests", dependencies: ["SegflowCore"]),
+        .testTarget(name: "SegflowSpecTests", dependencies: ["SegflowSpec"]),
+        .testTarget(name: "SegflowGraphTests", dependencies: ["SegflowGraph", "SegflowStages"]),
+        .testTarget(name: "SegflowStoreTests", dependencies: ["SegflowStore"]),
+        .testTarget(name: "SegflowImagingTests", dependencies: ["SegflowImaging"]),
+        .testTarget(name: "SegflowVisionTests", dependencies: ["SegflowVision", "SegflowImaging"]),
+        .testTarget(name: "SegflowVLMTests", dependencies: ["SegflowVLM"]),
+        .testTarget(name: "SegflowEngineTests", dependencies: ["SegflowEngine", "SegflowStages", "SegflowImaging"]),
+    ],
+    // Swift 5 mode: the engine shares state across threads behind locks it owns.
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,2 @@
+#include "CImageShim.h"
+int segflow_shim_version(void) { return 1; }

@@ -1,0 +1,1 @@
+// SegflowEngine: see ARCHITECTURE.md

@@ -1,0 +1,1 @@
+// SegflowGraph: see ARCHITECTURE.md

@@ -1,0 +1,1 @@
+// SegflowImaging: see ARCHITECTURE.md

@@ -1,0 +1,1 @@
+// SegflowSpec: see ARCHITECTURE.md

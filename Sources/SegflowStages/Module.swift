@@ -1,0 +1,1 @@
+// SegflowStages: see ARCHITECTURE.md

@@ -1,0 +1,1 @@
+// SegflowStore: see ARCHITECTURE.md

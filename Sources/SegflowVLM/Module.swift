@@ -1,0 +1,1 @@
+// SegflowVLM: see ARCHITECTURE.md

@@ -1,0 +1,1 @@
+// SegflowVision: see ARCHITECTURE.md

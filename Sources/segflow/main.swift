@@ -1,0 +1,2 @@
+import SegflowCLI
+await SegflowCommand.main()
