@@ -79,7 +79,8 @@ public final class Engine: @unchecked Sendable {
     /// an identical output gives dependants identical keys).
     public func run(_ graph: PipelineGraph, options: RunOptions = RunOptions(),
                     reporter: RunReporter = SilentReporter()) async throws -> RunSummary {
-        let runID = try workspace.index.beginRun(pipeline: graph.name, command: options.command)
+        let file = URL(fileURLWithPath: graph.spec.file).standardized.path
+        let runID = try workspace.index.beginRun(pipeline: graph.name, file: file, command: options.command)
         var attempt = 0
         while true {
             do {

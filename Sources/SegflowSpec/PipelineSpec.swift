@@ -39,6 +39,29 @@ public struct InputRef: Sendable {
 }
 
 extension PipelineSpec {
+    /// A pipeline built in code (`segflow exec`), not read from a file.
+    public init(file: String, name: String, classes: ClassList, stages: [StageSpec]) {
+        self.file = file
+        self.baseDirectory = FileManager.default.currentDirectoryPath
+        self.version = 1; self.name = name; self.classes = classes; self.params = [:]; self.matrix = nil
+        self.stages = stages; self.location = SourceLocation(file: file, line: 1, column: 1)
+    }
+}
+
+extension StageSpec {
+    public init(name: String, type: String, at location: SourceLocation, inputs: [InputRef], params: [(key: String, value: YAMLNode)]) {
+        self.name = name; self.nameLocation = location; self.type = type; self.typeLocation = location
+        self.inputs = inputs; self.params = params; self.resources = [:]
+    }
+}
+
+extension InputRef {
+    public init(port: String, stage: String, output: String, at location: SourceLocation) {
+        self.port = port; self.portLocation = location; self.stage = stage; self.output = output; self.location = location
+    }
+}
+
+extension PipelineSpec {
     static let topLevelKeys = ["version", "name", "classes", "params", "matrix", "stages", "description"]
     static let stageKeys = ["type", "inputs", "params", "resources", "description"]
 

@@ -81,7 +81,7 @@ public final class Index: @unchecked Sendable {
             CREATE INDEX results_node_item ON results(node, item, run_id);
             CREATE TABLE result_files (digest TEXT NOT NULL, key TEXT NOT NULL);
             CREATE INDEX result_files_digest ON result_files(digest);
-            CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, command TEXT NOT NULL,
+            CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, file TEXT NOT NULL DEFAULT '', command TEXT NOT NULL,
               started REAL NOT NULL, finished REAL, status TEXT NOT NULL, ran INTEGER DEFAULT 0,
               cached INTEGER DEFAULT 0, failed INTEGER DEFAULT 0);
             CREATE TABLE run_nodes (run_id INTEGER NOT NULL, node TEXT NOT NULL, stage TEXT NOT NULL, port TEXT NOT NULL,

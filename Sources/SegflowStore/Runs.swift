@@ -7,6 +7,8 @@ import SegflowGraph
 public struct RunRecord: Sendable {
     public var id: Int64
     public var pipeline: String
+    /// The pipeline file, absolute.
+    public var file: String
     public var command: String
     public var started: Date
     public var finished: Date?
@@ -38,10 +40,10 @@ public struct RunNodeRecord: Sendable {
 }
 
 extension Index {
-    public func beginRun(pipeline: String, command: String) throws -> Int64 {
+    public func beginRun(pipeline: String, file: String, command: String) throws -> Int64 {
         try db.write { db in
-            try db.execute(sql: "INSERT INTO runs (pipeline, command, started, status) VALUES (?, ?, ?, 'running')",
-                           arguments: [pipeline, command, Date().timeIntervalSince1970])
+            try db.execute(sql: "INSERT INTO runs (pipeline, file, command, started, status) VALUES (?, ?, ?, ?, 'running')",
+                           arguments: [pipeline, file, command, Date().timeIntervalSince1970])
             return db.lastInsertedRowID
         }
     }
@@ -66,11 +68,11 @@ extension Index {
     public func runs(pipeline: String? = nil, limit: Int = 20) throws -> [RunRecord] {
         try db.read { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT id, pipeline, command, started, finished, status, ran, cached, failed FROM runs
+                SELECT id, pipeline, command, started, finished, status, ran, cached, failed, file FROM runs
                 \(pipeline == nil ? "" : "WHERE pipeline = ?") ORDER BY id DESC LIMIT \(limit)
                 """, arguments: pipeline.map { [$0] } ?? [])
             return rows.map { row in
-                RunRecord(id: row[0], pipeline: row[1], command: row[2], started: Date(timeIntervalSince1970: row[3]),
+                RunRecord(id: row[0], pipeline: row[1], file: row[9], command: row[2], started: Date(timeIntervalSince1970: row[3]),
                           finished: (row[4] as Double?).map { Date(timeIntervalSince1970: $0) }, status: row[5],
                           ran: row[6], cached: row[7], failed: row[8])
             }
