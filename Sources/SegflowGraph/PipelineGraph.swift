@@ -33,13 +33,16 @@ public struct PipelineGraph: Sendable {
     public init(spec: PipelineSpec, registry: StageRegistry) throws {
         self.spec = spec
         var bag = DiagnosticBag()
+        bag.append(contentsOf: spec.diagnostics)
         var built: [GraphNode] = []
         let byName = Dictionary(spec.stages.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var seen = Set<String>()
+        let stages = spec.stages.filter { seen.insert($0.name).inserted }
         if spec.matrix != nil {
             bag.error("'matrix:' is reserved; matrix expansion is not implemented yet", at: spec.matrix!.location,
                       hint: "remove 'matrix:' and write one pipeline per variant for now")
         }
-        for stage in spec.stages {
+        for stage in stages {
             guard let d = registry[stage.type] else {
                 bag.error("unknown stage type '\(stage.type)'", at: stage.typeLocation,
                           hint: Suggest.closest(to: stage.type, in: registry.names).map { "did you mean '\($0)'?" }

@@ -15,6 +15,8 @@ public struct PipelineSpec: Sendable {
     public var matrix: YAMLNode?
     public var stages: [StageSpec]
     public var location: SourceLocation
+    /// Problems found in the file that do not stop the graph from being checked too; reported with its errors.
+    public var diagnostics: [Diagnostic] = []
 }
 
 /// One stage as written in `stages:`.
@@ -68,11 +70,16 @@ extension PipelineSpec {
     /// Loads and checks a pipeline file's structure, reporting every problem at once.
     /// `overrides` replace pipeline params (from `--param NAME=VALUE` on the command line).
     public static func load(path: String, overrides: [String: String] = [:]) throws -> PipelineSpec {
-        let root = try YAMLParser.parse(file: path)
-        return try PipelineSpec(root: root, file: path, overrides: overrides)
+        let (root, diagnostics) = try YAMLParser.parseCollecting(try YAMLParser.read(path), file: path)
+        guard let root else { throw SegflowError.diagnostics(diagnostics) }
+        var spec = try PipelineSpec(root: root, file: path, overrides: overrides, earlier: diagnostics)
+        spec.diagnostics.insert(contentsOf: diagnostics, at: 0)
+        return spec
     }
 
-    public init(root: YAMLNode, file: String, overrides: [String: String] = [:]) throws {
+    /// Checks the structure. Throws only when nothing more can be checked (not a mapping); other problems are kept
+    /// in `diagnostics` so the graph reports them together with its own.
+    public init(root: YAMLNode, file: String, overrides: [String: String] = [:], earlier: [Diagnostic] = []) throws {
         var bag = DiagnosticBag()
         let base = URL(fileURLWithPath: file).deletingLastPathComponent().path
         self.file = file
@@ -85,6 +92,7 @@ extension PipelineSpec {
         self.stages = []
         guard let top = root.mapping else {
             bag.error("a pipeline file must be a mapping with 'version', 'name', 'classes' and 'stages', found \(root.kindDescription)", at: root.location)
+            bag.append(contentsOf: earlier)
             try bag.throwIfErrors(); return
         }
         for (key, _) in top where !Self.topLevelKeys.contains(key.scalar ?? "") {
@@ -140,7 +148,7 @@ extension PipelineSpec {
         } else {
             bag.error("missing 'stages'", at: root.location, hint: "add a 'stages:' mapping")
         }
-        try bag.throwIfErrors()
+        diagnostics = bag.items
     }
 
     static func isIdentifier(_ s: String) -> Bool {

@@ -4,29 +4,45 @@ import SegflowCore
 
 /// Parses YAML text with the system libyaml into `YAMLNode`s that keep file:line:column.
 public enum YAMLParser {
-    /// Parses one document. Syntax errors and duplicate keys come back as diagnostics.
+    /// Parses one document; throws every problem (syntax, duplicate keys) as diagnostics.
     public static func parse(_ text: String, file: String) throws -> YAMLNode {
+        let (node, diagnostics) = try parseCollecting(text, file: file)
+        var bag = DiagnosticBag(); bag.append(contentsOf: diagnostics)
+        try bag.throwIfErrors()
+        return node!
+    }
+
+    /// Parses one document. A syntax error gives no node; duplicate keys come back as diagnostics beside the node,
+    /// so a pipeline can report them together with everything else.
+    public static func parseCollecting(_ text: String, file: String) throws -> (YAMLNode?, [Diagnostic]) {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else { throw SegflowError.internal("libyaml could not initialise") }
         defer { yaml_parser_delete(&parser) }
         let bytes = Array(text.utf8)
-        return try bytes.withUnsafeBufferPointer { buf -> YAMLNode in
+        return try bytes.withUnsafeBufferPointer { buf -> (YAMLNode?, [Diagnostic]) in
             yaml_parser_set_input_string(&parser, buf.baseAddress, buf.count)
             var builder = Builder(file: file)
-            try builder.run(&parser)
-            return builder.root ?? YAMLNode(.mapping([]), at: SourceLocation(file: file, line: 1, column: 1))
+            let complete = builder.run(&parser)
+            let root = builder.root ?? YAMLNode(.mapping([]), at: SourceLocation(file: file, line: 1, column: 1))
+            return (complete ? root : nil, builder.diagnostics.items)
         }
     }
 
     /// Reads and parses a file; the location names the path as given.
     public static func parse(file path: String) throws -> YAMLNode {
+        let text = try read(path)
+        return try parse(text, file: path)
+    }
+
+    /// Reads a file as UTF-8 text, with a user error naming it.
+    public static func read(_ path: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SegflowError.user("cannot read \(path)", hint: "check the path; it is taken relative to the current folder")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw SegflowError.user("\(path) is not UTF-8 text", hint: "save the file as UTF-8")
         }
-        return try parse(text, file: path)
+        return text
     }
 }
 
@@ -49,7 +65,8 @@ private struct Builder {
         SourceLocation(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1)
     }
 
-    mutating func run(_ parser: inout yaml_parser_t) throws {
+    /// Builds the tree; false when a syntax error stopped it.
+    mutating func run(_ parser: inout yaml_parser_t) -> Bool {
         var event = yaml_event_t()
         var documents = 0
         while true {
@@ -58,15 +75,13 @@ private struct Builder {
                 let context = parser.context.map { String(cString: $0) + ", " } ?? ""
                 diagnostics.error("YAML syntax: \(context)\(problem)", at: location(parser.problem_mark),
                                   hint: "check indentation, colons and quotes around this place")
-                try diagnostics.throwIfErrors()
-                return
+                return false
             }
             defer { yaml_event_delete(&event) }
             let loc = location(event.start_mark)
             switch event.type {
             case YAML_STREAM_END_EVENT:
-                try diagnostics.throwIfErrors()
-                return
+                return true
             case YAML_DOCUMENT_START_EVENT:
                 documents += 1
                 if documents > 1 {
