@@ -78,12 +78,13 @@ final class WorkerProcess: @unchecked Sendable {
         let timedOut = Flag()
         let timer = DispatchSource.makeTimerSource()
         timer.schedule(deadline: deadline)
-        timer.setEventHandler { timedOut.set(); p.terminate() }
+        // SIGKILL: a hung worker may ignore SIGTERM (or inherit it ignored).
+        timer.setEventHandler { timedOut.set(); kill(p.processIdentifier, SIGKILL) }
         timer.resume()
         defer { timer.cancel() }
         let cancelWatch = DispatchSource.makeTimerSource()
         cancelWatch.schedule(deadline: .now() + 0.2, repeating: 0.2)
-        cancelWatch.setEventHandler { [call] in if call.isCancelled() && p.isRunning { p.terminate() } }
+        cancelWatch.setEventHandler { [call] in if call.isCancelled() && p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         cancelWatch.resume()
         defer { cancelWatch.cancel() }
 
@@ -102,7 +103,7 @@ final class WorkerProcess: @unchecked Sendable {
                 if line.isEmpty { continue }
                 guard let obj = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any], let event = obj["event"] as? String else {
                     if garbage == nil { garbage = String(decoding: line.prefix(200), as: UTF8.self) }
-                    p.terminate()
+                    kill(p.processIdentifier, SIGKILL)
                     continue
                 }
                 switch event {
