@@ -31,6 +31,22 @@ final class CamVidTests: XCTestCase {
         XCTAssertGreaterThan(values.count, 3)
     }
 
+    func testConcurrentReadsAgreeWithSerialOnes() throws {
+        let root = try camvid()
+        let names = try FileManager.default.contentsOfDirectory(atPath: root + "/train")
+            .filter { $0.hasSuffix(".png") }.sorted().prefix(8).map { root + "/train/" + $0 }
+        let serial = try names.map { try ImageIO.readRGB(path: $0) }
+        var parallel = [RGBImage?](repeating: nil, count: names.count)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: names.count) { i in
+            let img = try? ImageIO.readRGB(path: names[i])
+            lock.lock()
+            parallel[i] = img
+            lock.unlock()
+        }
+        XCTAssertEqual(parallel.compactMap { $0 }, serial)
+    }
+
     func testMaskRoundTripAndOverlay() throws {
         let root = try camvid()
         let dir = try temporaryFolder(self)

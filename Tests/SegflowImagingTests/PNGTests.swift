@@ -74,6 +74,15 @@ final class PNGTests: XCTestCase {
         XCTAssertEqual(img.pixels, [255, 128, 0, 18, 1, 254])
     }
 
+    func testAdam7Interlaced() throws {
+        let img = try ImageIO.readRGB(path: Fixture.path("interlaced.png"))
+        XCTAssertEqual(img.width, 7)
+        XCTAssertEqual(img.height, 5)
+        for y in 0..<5 {
+            for x in 0..<7 { XCTAssertTrue(img[x, y] == (UInt8(x * 30), UInt8(y * 50), 7), "(\(x), \(y))") }
+        }
+    }
+
     func testGrayMaskValues() throws {
         let m = try ImageIO.readMask(path: Fixture.path("gray.png"))
         XCTAssertEqual(m, GrayImage(width: 4, height: 2, pixels: [0, 1, 2, 255, 11, 10, 9, 8]))

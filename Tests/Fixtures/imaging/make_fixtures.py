@@ -55,6 +55,19 @@ def pack2(r):
 save("palette_2bit.png", png(5, 2, 2, 3, [pack2(r) for r in idx], palette=pal))
 save("rgb_mask.png", png(2, 1, 8, 2, [bytes([0, 0, 0, 128, 64, 128])]))
 
+# Adam7-interlaced 8-bit RGB, 7x5, pixel (x, y) = (x * 30, y * 50, 7).
+def adam7(width, height, pixel):
+    raw = b""
+    for x0, y0, dx, dy in [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]:
+        xs, ys = range(x0, width, dx), range(y0, height, dy)
+        if not xs or not ys:
+            continue
+        for y in ys:
+            raw += b"\x00" + b"".join(pixel(x, y) for x in xs)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 1))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+save("interlaced.png", adam7(7, 5, lambda x, y: bytes([x * 30, y * 50, 7])))
+
 # Broken files.
 good = png(64, 64, 8, 2, [bytes((x * 4 + y) % 256 for x in range(64 * 3)) for y in range(64)])
 save("truncated.png", good[: len(good) // 2])
