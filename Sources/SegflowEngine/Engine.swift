@@ -107,47 +107,50 @@ public final class Engine: @unchecked Sendable {
         let planner = Planner(workspace: workspace, catalog: catalog, classes: graph.classes, force: options.force, explain: true)
         let executor = NodeExecutor(workspace: workspace, catalog: catalog, classes: graph.classes, runID: runID,
                                     threads: options.threads, cancellation: options.cancellation, reporter: reporter)
-        var values: [String: [String: PortValue]] = [:]
-        var summaries: [String: NodeSummary] = [:]
-        var remaining = graph.nodes
-        var failedNodes: Set<String> = []
+        let state = SchedulerState(nodes: graph.nodes)
         try await withThrowingTaskGroup(of: NodeSummary.self) { group in
             var inFlight = 0
-            while !remaining.isEmpty || inFlight > 0 {
+            while !state.remaining.isEmpty || inFlight > 0 {
                 // Launch every node whose inputs are all known, up to -j at once.
-                var launched = true
-                while launched && inFlight < options.jobs && !options.cancellation.isCancelled {
-                    launched = false
-                    guard let i = remaining.firstIndex(where: { n in n.inputs.values.allSatisfy { summaries[$0.node] != nil } }) else { break }
-                    let node = remaining.remove(at: i)
-                    if let bad = node.inputs.values.first(where: { failedNodes.contains($0.node) }) {
-                        failedNodes.insert(node.id)
-                        summaries[node.id] = NodeSummary(node: node.id, stage: node.descriptor.name, status: "skipped", ran: 0, cached: 0,
-                                                         failed: 0, seconds: 0, outputs: [:], error: "input \(bad.node) failed")
+                while inFlight < options.jobs && !options.cancellation.isCancelled, let node = state.takeReady() {
+                    if let bad = node.inputs.values.first(where: { state.failed.contains($0.node) }) {
+                        state.failed.insert(node.id)
+                        state.summaries[node.id] = NodeSummary(node: node.id, stage: node.descriptor.name, status: "skipped", ran: 0,
+                                                               cached: 0, failed: 0, seconds: 0, outputs: [:], error: "input \(bad.node) failed")
                         reporter.note("\(node.id): skipped (input \(bad.node) failed)")
-                        launched = true
                         continue
                     }
-                    let plan = try planner.plan(node, upstream: values)
+                    let plan = try planner.plan(node, upstream: state.values)
                     try planner.fingerprints.save()
                     group.addTask { try await executor.execute(plan) }
                     inFlight += 1
-                    launched = true
                 }
-                if inFlight == 0 {
-                    if options.cancellation.isCancelled || remaining.isEmpty { break }
-                    continue
-                }
+                if inFlight == 0 { break }
                 guard let s = try await group.next() else { break }
                 inFlight -= 1
-                summaries[s.node] = s
-                values[s.node] = s.outputs.mapValues { .known($0) }
-                if s.status == "failed" { failedNodes.insert(s.node) }
+                state.summaries[s.node] = s
+                state.values[s.node] = s.outputs.mapValues { .known($0) }
+                if s.status == "failed" { state.failed.insert(s.node) }
             }
         }
         if options.cancellation.isCancelled {
             throw SegflowError.cancelled
         }
-        return RunSummary(runID: runID, nodes: graph.nodes.compactMap { summaries[$0.id] })
+        return RunSummary(runID: runID, nodes: graph.nodes.compactMap { state.summaries[$0.id] })
+    }
+}
+
+/// The coordinator's bookkeeping during a run (a class: task-group closures must not capture mutable locals).
+final class SchedulerState {
+    var remaining: [GraphNode]
+    var values: [String: [String: PortValue]] = [:]
+    var summaries: [String: NodeSummary] = [:]
+    var failed: Set<String> = []
+    init(nodes: [GraphNode]) { remaining = nodes }
+
+    /// Removes and returns the first node whose inputs are all finished.
+    func takeReady() -> GraphNode? {
+        guard let i = remaining.firstIndex(where: { n in n.inputs.values.allSatisfy { summaries[$0.node] != nil } }) else { return nil }
+        return remaining.remove(at: i)
     }
 }

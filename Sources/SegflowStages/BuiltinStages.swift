@@ -17,7 +17,9 @@ extension StageCatalog {
     }
 
     /// Native stage implementations (imaging stages are added as they land).
-    static var nativeStages: [any StageImplementation] { [] }
+    static var nativeStages: [any StageImplementation] {
+        [MaskLabelsStage(), PseudoLabelStage(), EvaluateStage(), LabelEvalStage(), VisualizeStage()]
+    }
 
     /// Plugin roots: `plugins/` next to the pipeline (or cwd), the package's own, and SEGFLOW_PLUGIN_PATH.
     public static func defaultPluginRoots(near directory: String?) -> [String] {
