@@ -2,32 +2,53 @@ import Dispatch
 
 // MARK: - One pairwise kernel
 
+/// A copy of `array` in memory the caller owns (deallocate it).
+private func ownedCopy<T>(_ array: [T]) -> UnsafeMutablePointer<T> {
+    let p = UnsafeMutablePointer<T>.allocate(capacity: max(1, array.count))
+    _ = UnsafeMutableBufferPointer(start: p, count: array.count).initialize(from: array)
+    return p
+}
+
+/// The raw pointers the hot loops read: a trivial value, so no reference counting.
+struct DenseCRFKernelView {
+    let d: Int
+    let m: Int
+    let vectors: Int
+    let splatStart: UnsafePointer<Int32>
+    let splatPixel: UnsafePointer<Int32>
+    let splatWeight: UnsafePointer<Float>
+    let neighbors: UnsafePointer<Int32>
+    let sliceRow: UnsafePointer<Int32>
+    let sliceWeight: UnsafePointer<Float>
+    let norm: UnsafePointer<Float>
+    let negCompat: Float
+    let input: UnsafeMutablePointer<SIMD4<Float>>
+}
+
 /// A Gaussian kernel on a permutohedral lattice with NORMALIZE_SYMMETRIC and a Potts
 /// compatibility, plus the buffers one filtering pass needs.
 final class DenseCRFKernel {
     let lattice: PermutohedralLattice
-    /// Per pixel 1 / sqrt(K 1 + 1e-20).
-    let norm: [Float]
-    /// Per pixel and vertex, barycentric weight * alpha (what the SSE slice multiplies by).
-    let sliceWeight: [Float]
-    /// Potts: the pairwise term is (-w) * filtered.
-    let negCompat: Float
-    let vectors: Int
-    /// Pixel rows of Q * norm, the kernel's input.
-    let input: UnsafeMutablePointer<SIMD4<Float>>
+    let view: DenseCRFKernelView
     private var front: UnsafeMutablePointer<SIMD4<Float>>
     private var back: UnsafeMutablePointer<SIMD4<Float>>
 
     init(features: [Float], dimension: Int, pixels: Int, compat: Float, vectors: Int) {
-        lattice = PermutohedralLattice(features: features, dimension: dimension, count: pixels)
-        norm = lattice.symmetricNorm()
-        let alpha = lattice.alpha
-        sliceWeight = lattice.barycentric.map { $0 * alpha }
-        negCompat = -compat
-        self.vectors = vectors
-        input = .allocate(capacity: pixels * vectors)
+        let lat = PermutohedralLattice(features: features, dimension: dimension, count: pixels)
+        lattice = lat
+        let alpha = lat.alpha
+        let input = UnsafeMutablePointer<SIMD4<Float>>.allocate(capacity: pixels * vectors)
         input.initialize(repeating: SIMD4(), count: pixels * vectors)
-        let rows = (lattice.m + 1) * vectors
+        view = DenseCRFKernelView(
+            d: lat.d, m: lat.m, vectors: vectors,
+            splatStart: ownedCopy(lat.splatStart), splatPixel: ownedCopy(lat.splatPixel),
+            splatWeight: ownedCopy(lat.splatWeight), neighbors: ownedCopy(lat.blurNeighbor),
+            sliceRow: ownedCopy(lat.sliceRow),
+            // What the SSE slice multiplies by: barycentric weight * alpha.
+            sliceWeight: ownedCopy(lat.barycentric.map { $0 * alpha }),
+            norm: ownedCopy(lat.symmetricNorm()),
+            negCompat: -compat, input: input)
+        let rows = (lat.m + 1) * vectors
         front = .allocate(capacity: rows)
         front.initialize(repeating: SIMD4(), count: rows)
         back = .allocate(capacity: rows)
@@ -35,7 +56,14 @@ final class DenseCRFKernel {
     }
 
     deinit {
-        input.deallocate()
+        view.splatStart.deallocate()
+        view.splatPixel.deallocate()
+        view.splatWeight.deallocate()
+        view.neighbors.deallocate()
+        view.sliceRow.deallocate()
+        view.sliceWeight.deallocate()
+        view.norm.deallocate()
+        view.input.deallocate()
         front.deallocate()
         back.deallocate()
     }
@@ -44,32 +72,21 @@ final class DenseCRFKernel {
     var blurred: UnsafePointer<SIMD4<Float>> { UnsafePointer(front) }
 
     /// Splats `input` and blurs along axes 0...d (densecrf's forward order).
-    func filter(threads: Int) {
-        let lat = lattice
-        let cv = vectors
-        let input = UnsafePointer(self.input)
-        lat.splatStart.withUnsafeBufferPointer { start in
-            lat.splatPixel.withUnsafeBufferPointer { pixel in
-                lat.splatWeight.withUnsafeBufferPointer { weight in
-                    let values = front
-                    DenseCRFParallel.forEachChunk(lat.m, threads: threads, minChunk: 512) { range in
-                        lat.splat(input, into: values, vectors: cv, vertices: range,
-                                  start: start.baseAddress!, pixel: pixel.baseAddress!,
-                                  weight: weight.baseAddress!)
-                    }
-                }
-            }
+    func filter<W: DenseCRFWidth>(_ width: W.Type, threads: Int) {
+        let v = view
+        let values = front
+        DenseCRFParallel.forEachChunk(v.m, threads: threads, minChunk: 512) { range in
+            PermutohedralLattice.splat(width, v.input, into: values, vectors: v.vectors, vertices: range,
+                                       start: v.splatStart, pixel: v.splatPixel, weight: v.splatWeight)
         }
-        lat.blurNeighbor.withUnsafeBufferPointer { nb in
-            for axis in 0...lat.d {
-                let old = UnsafePointer(front)
-                let new = back
-                DenseCRFParallel.forEachChunk(lat.m, threads: threads, minChunk: 1024) { range in
-                    lat.blur(axis: axis, from: old, to: new, vectors: cv, vertices: range,
-                             neighbors: nb.baseAddress!)
-                }
-                swap(&front, &back)
+        for axis in 0...v.d {
+            let old = UnsafePointer(front)
+            let new = back
+            DenseCRFParallel.forEachChunk(v.m, threads: threads, minChunk: 1024) { range in
+                PermutohedralLattice.blur(width, axis: axis, from: old, to: new, vectors: v.vectors, vertices: range,
+                                          m: v.m, neighbors: v.neighbors)
             }
+            swap(&front, &back)
         }
     }
 }
@@ -154,67 +171,99 @@ final class DenseCRFEngine {
     /// Runs `iterations` mean-field steps in densecrf's order: Q = softmax(-U); then
     /// tmp = -U; tmp -= pairwise_k(Q) for each kernel in order added; Q = softmax(tmp).
     func run() -> DenseCRFMarginals {
-        let cv = vectors
+        switch vectors {
+        case 1: iterate(DenseCRFWidth1.self)
+        case 2: iterate(DenseCRFWidth2.self)
+        case 3: iterate(DenseCRFWidth3.self)
+        case 4: iterate(DenseCRFWidth4.self)
+        case 5: iterate(DenseCRFWidth5.self)
+        case 6: iterate(DenseCRFWidth6.self)
+        default: iterate(DenseCRFWidthAny.self)
+        }
+        return DenseCRFMarginals(rows: q, classes: classes, pixels: pixels, vectors: vectors)
+    }
+
+    private func iterate<W: DenseCRFWidth>(_ width: W.Type) {
+        let cv = W.vectors(vectors)
         let negUnary = UnsafePointer(self.negUnary)
         let q = self.q
-        let kernels = self.kernels
+        let g = kernels[0].view
+        let b = kernels[1].view
         // Initial Q and the kernels' inputs.
         DenseCRFParallel.forEachChunk(pixels, threads: threads) { range in
             withUnsafeTemporaryAllocation(of: SIMD4<Float>.self, capacity: cv) { t in
                 let t = t.baseAddress!
                 for i in range {
                     for c in 0..<cv { t[c] = negUnary[i * cv + c] }
-                    expAndNormalize(t, vectors: cv, into: q + i * cv)
-                    for k in kernels {
-                        let s = SIMD4<Float>(repeating: k.norm[i])
-                        for c in 0..<cv { k.input[i * cv + c] = q[i * cv + c] * s }
-                    }
+                    expAndNormalize(width, t, vectors: cv, into: q + i * cv)
+                    Self.scaleInput(width, g, q: q, pixel: i)
+                    Self.scaleInput(width, b, q: q, pixel: i)
                 }
             }
         }
         for _ in 0..<iterations {
-            for k in kernels { k.filter(threads: threads) }
-            step(negUnary: negUnary)
+            for k in kernels { k.filter(width, threads: threads) }
+            step(width, negUnary: negUnary)
         }
-        return DenseCRFMarginals(rows: q, classes: classes, pixels: pixels, vectors: cv)
     }
 
-    /// Slices every kernel, forms tmp and exponentiates, per pixel.
-    private func step(negUnary: UnsafePointer<SIMD4<Float>>) {
-        let cv = vectors
+    /// Slices both kernels, forms tmp and exponentiates, per pixel.
+    private func step<W: DenseCRFWidth>(_ width: W.Type, negUnary: UnsafePointer<SIMD4<Float>>) {
+        let cv = W.vectors(vectors)
         let q = self.q
-        let kernels = self.kernels
+        let g = kernels[0].view
+        let b = kernels[1].view
+        let gValues = kernels[0].blurred
+        let bValues = kernels[1].blurred
         DenseCRFParallel.forEachChunk(pixels, threads: threads) { range in
             withUnsafeTemporaryAllocation(of: SIMD4<Float>.self, capacity: 2 * cv) { scratch in
                 let t = scratch.baseAddress!
                 let s = t + cv
                 for i in range {
                     for c in 0..<cv { t[c] = negUnary[i * cv + c] }
-                    for k in kernels {
-                        let d = k.lattice.d
-                        let values = k.blurred
-                        k.lattice.sliceRow.withUnsafeBufferPointer { rows in
-                            k.sliceWeight.withUnsafeBufferPointer { weights in
-                                for c in 0..<cv { s[c] = SIMD4() }
-                                for r in 0...d {
-                                    let w = SIMD4<Float>(repeating: weights[i * (d + 1) + r])
-                                    let row = values + Int(rows[i * (d + 1) + r]) * cv
-                                    for c in 0..<cv { s[c] = s[c] + w * row[c] }
-                                }
-                            }
-                        }
-                        let nrm = SIMD4<Float>(repeating: k.norm[i])
-                        let negW = SIMD4<Float>(repeating: k.negCompat)
-                        for c in 0..<cv { t[c] = t[c] - negW * (s[c] * nrm) }
-                    }
-                    expAndNormalize(t, vectors: cv, into: q + i * cv)
-                    for k in kernels {
-                        let nrm = SIMD4<Float>(repeating: k.norm[i])
-                        for c in 0..<cv { k.input[i * cv + c] = q[i * cv + c] * nrm }
-                    }
+                    Self.slice(width, g, values: gValues, pixel: i, into: s)
+                    Self.subtractPairwise(width, g, sliced: s, pixel: i, from: t)
+                    Self.slice(width, b, values: bValues, pixel: i, into: s)
+                    Self.subtractPairwise(width, b, sliced: s, pixel: i, from: t)
+                    expAndNormalize(width, t, vectors: cv, into: q + i * cv)
+                    Self.scaleInput(width, g, q: q, pixel: i)
+                    Self.scaleInput(width, b, q: q, pixel: i)
                 }
             }
         }
+    }
+
+    /// s = sum over the pixel's vertices of (barycentric * alpha) * value.
+    @inline(__always)
+    private static func slice<W: DenseCRFWidth>(_: W.Type, _ k: DenseCRFKernelView, values: UnsafePointer<SIMD4<Float>>,
+                                                pixel i: Int, into s: UnsafeMutablePointer<SIMD4<Float>>) {
+        let cv = W.vectors(k.vectors)
+        let d1 = k.d + 1
+        for c in 0..<cv { s[c] = SIMD4() }
+        for r in 0..<d1 {
+            let w = SIMD4<Float>(repeating: k.sliceWeight[i * d1 + r])
+            let row = values + Int(k.sliceRow[i * d1 + r]) * cv
+            for c in 0..<cv { s[c] = s[c] + w * row[c] }
+        }
+    }
+
+    /// tmp -= (-w) * (sliced * norm): Potts compatibility after the symmetric normalisation.
+    @inline(__always)
+    private static func subtractPairwise<W: DenseCRFWidth>(_: W.Type, _ k: DenseCRFKernelView,
+                                                           sliced s: UnsafePointer<SIMD4<Float>>,
+                                                           pixel i: Int, from t: UnsafeMutablePointer<SIMD4<Float>>) {
+        let nrm = SIMD4<Float>(repeating: k.norm[i])
+        let negW = SIMD4<Float>(repeating: k.negCompat)
+        for c in 0..<W.vectors(k.vectors) { t[c] = t[c] - negW * (s[c] * nrm) }
+    }
+
+    /// The kernel's next input row: Q * norm.
+    @inline(__always)
+    private static func scaleInput<W: DenseCRFWidth>(_: W.Type, _ k: DenseCRFKernelView,
+                                                     q: UnsafePointer<SIMD4<Float>>, pixel i: Int) {
+        let cv = W.vectors(k.vectors)
+        let nrm = SIMD4<Float>(repeating: k.norm[i])
+        for c in 0..<cv { k.input[i * cv + c] = q[i * cv + c] * nrm }
     }
 }
 

@@ -5,13 +5,15 @@
 @inline(__always)
 func cephesExp(_ input: SIMD4<Float>) -> SIMD4<Float> {
     let one = SIMD4<Float>(repeating: 1)
-    var x = input.clamped(lowerBound: SIMD4(repeating: -88.3762626647949),
-                          upperBound: SIMD4(repeating: 88.3762626647950))
+    var x = simdMax(simdMin(input, SIMD4(repeating: 88.3762626647950)),
+                    SIMD4(repeating: -88.3762626647949))
     // exp(x) = exp(g + n log 2)
-    var fx = x * 1.44269504088896341 + 0.5
-    let truncated = SIMD4<Float>(SIMD4<Int32>(fx, rounding: .towardZero))
-    // floor: subtract one where truncation went up.
-    fx = truncated - SIMD4<Float>(repeating: 0).replacing(with: 1, where: truncated .> fx)
+    let fx0 = x * 1.44269504088896341 + 0.5
+    // floor(fx0), which Eigen's truncate-and-correct computes too. |fx0| < 2^22 here,
+    // so adding and removing 1.5 * 2^23 rounds to an integer without leaving SIMD.
+    let magic = SIMD4<Float>(repeating: 12_582_912)
+    let rounded = (fx0 + magic) - magic
+    let fx = rounded - SIMD4<Float>(repeating: 0).replacing(with: 1, where: rounded .> fx0)
     x = x - fx * 0.693359375
     x = x - fx * -2.12194440e-4
     let z = x * x
@@ -23,25 +25,27 @@ func cephesExp(_ input: SIMD4<Float>) -> SIMD4<Float> {
     y = y * x + 5.0000001201e-1
     y = y * z + x
     y = y + one
-    // 2^n through the exponent bits.
-    let n = SIMD4<Int32>(fx, rounding: .towardZero) &+ 0x7f
-    let pow2 = unsafeBitCast(n &<< 23, to: SIMD4<Float>.self)
-    return pointwiseMax(y * pow2, input)
+    // 2^n through the exponent bits: n + 127 sits in the low mantissa bits of n + 127 + 1.5 * 2^23.
+    let biased = unsafeBitCast(fx + (magic + 127), to: SIMD4<UInt32>.self) & 0x3f_ffff
+    let pow2 = unsafeBitCast(biased &<< 23, to: SIMD4<Float>.self)
+    return simdMax(y * pow2, input)
 }
 
-/// Softmax of one pixel's row `t` (`vectors` SIMD4s; padding lanes hold a huge negative
+/// Softmax of one pixel's row `t` (`W` SIMD4s; padding lanes hold a huge negative
 /// value and come out 0), written to `q`: subtract the max, exp, divide by the sum.
 @inline(__always)
-func expAndNormalize(_ t: UnsafeMutablePointer<SIMD4<Float>>, vectors: Int,
-                     into q: UnsafeMutablePointer<SIMD4<Float>>) {
+func expAndNormalize<W: DenseCRFWidth>(_: W.Type, _ t: UnsafeMutablePointer<SIMD4<Float>>, vectors: Int,
+                                       into q: UnsafeMutablePointer<SIMD4<Float>>) {
+    let cv = W.vectors(vectors)
     var mx = t[0]
-    for c in 1..<max(1, vectors) { mx = pointwiseMax(mx, t[c]) }
+    var c = 1
+    while c < cv { mx = simdMax(mx, t[c]); c += 1 }
     let m = mx.max()
     var sum: Float = 0
-    for c in 0..<vectors {
+    for c in 0..<cv {
         let e = cephesExp(t[c] - m)
         t[c] = e
         sum += e.sum()
     }
-    for c in 0..<vectors { q[c] = t[c] / sum }
+    for c in 0..<cv { q[c] = t[c] / sum }
 }

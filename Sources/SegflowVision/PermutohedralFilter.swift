@@ -8,9 +8,10 @@ extension PermutohedralLattice {
     /// Gathers into vertex rows `range` (0-based vertices) the weighted sum of the pixel
     /// rows of `input`, in pixel order like the original scatter.
     @inline(__always)
-    func splat(_ input: UnsafePointer<SIMD4<Float>>, into values: UnsafeMutablePointer<SIMD4<Float>>,
-               vectors cv: Int, vertices range: Range<Int>,
+    static func splat<W: DenseCRFWidth>(_: W.Type, _ input: UnsafePointer<SIMD4<Float>>,
+               into values: UnsafeMutablePointer<SIMD4<Float>>, vectors: Int, vertices range: Range<Int>,
                start: UnsafePointer<Int32>, pixel: UnsafePointer<Int32>, weight: UnsafePointer<Float>) {
+        let cv = W.vectors(vectors)
         for v in range {
             let out = values + (v + 1) * cv
             for c in 0..<cv { out[c] = SIMD4() }
@@ -24,8 +25,10 @@ extension PermutohedralLattice {
 
     /// One blur pass along `axis` for vertices `range`: new = old + 0.5 * (n1 + n2).
     @inline(__always)
-    func blur(axis: Int, from old: UnsafePointer<SIMD4<Float>>, to new: UnsafeMutablePointer<SIMD4<Float>>,
-              vectors cv: Int, vertices range: Range<Int>, neighbors: UnsafePointer<Int32>) {
+    static func blur<W: DenseCRFWidth>(_: W.Type, axis: Int, from old: UnsafePointer<SIMD4<Float>>,
+                     to new: UnsafeMutablePointer<SIMD4<Float>>, vectors: Int, vertices range: Range<Int>,
+                     m: Int, neighbors: UnsafePointer<Int32>) {
+        let cv = W.vectors(vectors)
         let half = SIMD4<Float>(repeating: 0.5)
         let base = 2 * axis * m
         for v in range {

@@ -1,47 +1,52 @@
 // Open-addressing hash table from lattice keys to vertex ids (insertion order).
 
-/// A lattice vertex key: the first `d` coordinates of a remainder-0 point, as Int16
-/// like the original's `short` keys; unused lanes stay zero.
-typealias LatticeKey = SIMD8<Int16>
+/// A lattice vertex key: the first `d` coordinates of a remainder-0 point (the
+/// original stores them as `short`; Int32 lanes make the SIMD arithmetic simpler and
+/// agree while coordinates fit in 16 bits); unused lanes stay zero.
+typealias LatticeKey = SIMD8<Int32>
 
-extension SIMD8 where Scalar == Int16 {
+extension SIMD8 where Scalar == Int32 {
     /// Largest feature dimension a key holds (the original imposes none; we need 5).
     static var maxDimension: Int { 7 }
 
     /// A key with `value` in lanes 0..<d and zero elsewhere.
-    static func lanes(_ d: Int, _ value: Int16) -> SIMD8<Int16> {
-        var k = SIMD8<Int16>()
+    static func lanes(_ d: Int, _ value: Int32) -> SIMD8<Int32> {
+        var k = SIMD8<Int32>()
         for i in 0..<d { k[i] = value }
         return k
     }
 }
 
-/// Flat linear-probing table; capacity is a power of two, grown at half load.
-struct LatticeHashTable {
-    private var slots: [Int32]
-    private var keys: [LatticeKey] = []
-    private var mask: Int
+/// Flat linear-probing table over 256-bit keys; capacity is a power of two, grown at
+/// half load. Vertex ids only name storage rows: no result depends on them.
+final class LatticeHashTable {
+    private var slots: UnsafeMutablePointer<Int32>
+    private var capacity: Int
+    private var keys: UnsafeMutablePointer<SIMD4<UInt64>>
+    private var keyCapacity: Int
+    private(set) var count = 0
 
-    init(capacity: Int) {
+    init(capacity expected: Int) {
         var c = 16
-        while c < 2 * capacity { c <<= 1 }
-        slots = [Int32](repeating: -1, count: c)
-        mask = c - 1
-        keys.reserveCapacity(capacity)
+        while c < 2 * expected { c <<= 1 }
+        capacity = c
+        slots = .allocate(capacity: c)
+        slots.initialize(repeating: -1, count: c)
+        keyCapacity = max(16, expected)
+        keys = .allocate(capacity: keyCapacity)
     }
 
-    var count: Int { keys.count }
+    deinit {
+        slots.deallocate()
+        keys.deallocate()
+    }
 
-    func key(_ id: Int) -> LatticeKey { keys[id] }
+    func key(_ id: Int) -> LatticeKey { unsafeBitCast(keys[id], to: LatticeKey.self) }
 
     @inline(__always)
-    private static func hash(_ k: LatticeKey) -> Int {
-        // The original's multiplicative hash over the coordinates, then a final mix so
-        // that the power-of-two mask sees high bits too.
-        var r: UInt64 = 0
-        for i in 0..<8 {
-            r = (r &+ UInt64(bitPattern: Int64(k[i]))) &* 1_664_525
-        }
+    private static func hash(_ k: SIMD4<UInt64>) -> Int {
+        var r = (k[0] &* 0x9e37_79b9_7f4a_7c15) ^ (k[1] &* 0xc2b2_ae3d_27d4_eb4f)
+            ^ (k[2] &* 0x1656_67b1_9e37_79f9) ^ (k[3] &* 0x27d4_eb2f_1656_67c5)
         r ^= r >> 29
         r = r &* 0xbf58_476d_1ce4_e5b9
         r ^= r >> 32
@@ -49,47 +54,52 @@ struct LatticeHashTable {
     }
 
     /// The id of `k`, or -1 when absent.
-    func find(_ k: LatticeKey) -> Int {
+    @inline(__always)
+    func find(_ key: LatticeKey) -> Int {
+        let k = unsafeBitCast(key, to: SIMD4<UInt64>.self)
+        let mask = capacity - 1
         var h = Self.hash(k) & mask
-        return slots.withUnsafeBufferPointer { s in
-            keys.withUnsafeBufferPointer { ks in
-                while true {
-                    let e = Int(s[h])
-                    if e < 0 { return -1 }
-                    if ks[e] == k { return e }
-                    h = (h + 1) & mask
-                }
-            }
+        while true {
+            let e = Int(slots[h])
+            if e < 0 || keys[e] == k { return e }
+            h = (h + 1) & mask
         }
     }
 
     /// The id of `k`, inserting it with the next id when absent.
-    mutating func findOrInsert(_ k: LatticeKey) -> Int {
-        if 2 * (keys.count + 1) > slots.count { grow() }
+    @inline(__always)
+    func findOrInsert(_ key: LatticeKey) -> Int {
+        if 2 * (count + 1) > capacity { grow() }
+        let k = unsafeBitCast(key, to: SIMD4<UInt64>.self)
+        let mask = capacity - 1
         var h = Self.hash(k) & mask
-        let found: Int = slots.withUnsafeBufferPointer { s in
-            keys.withUnsafeBufferPointer { ks in
-                while true {
-                    let e = Int(s[h])
-                    if e < 0 { return -1 }
-                    if ks[e] == k { return e }
-                    h = (h + 1) & mask
-                }
-            }
+        while true {
+            let e = Int(slots[h])
+            if e < 0 { break }
+            if keys[e] == k { return e }
+            h = (h + 1) & mask
         }
-        if found >= 0 { return found }
-        let id = keys.count
-        keys.append(k)
-        slots[h] = Int32(id)
-        return id
+        if count == keyCapacity {
+            let bigger = UnsafeMutablePointer<SIMD4<UInt64>>.allocate(capacity: 2 * keyCapacity)
+            bigger.moveInitialize(from: keys, count: count)
+            keys.deallocate()
+            keys = bigger
+            keyCapacity *= 2
+        }
+        keys[count] = k
+        slots[h] = Int32(count)
+        count += 1
+        return count - 1
     }
 
-    private mutating func grow() {
-        let c = slots.count * 2
-        slots = [Int32](repeating: -1, count: c)
-        mask = c - 1
-        for (id, k) in keys.enumerated() {
-            var h = Self.hash(k) & mask
+    private func grow() {
+        slots.deallocate()
+        capacity *= 2
+        slots = .allocate(capacity: capacity)
+        slots.initialize(repeating: -1, count: capacity)
+        let mask = capacity - 1
+        for id in 0..<count {
+            var h = Self.hash(keys[id]) & mask
             while slots[h] >= 0 { h = (h + 1) & mask }
             slots[h] = Int32(id)
         }

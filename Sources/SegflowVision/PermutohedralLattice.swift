@@ -50,27 +50,30 @@ struct PermutohedralLattice {
         // The SSE build processes 4 points at a time and inserts the vertices of the
         // zero-feature padding points too; they splat nothing but can bridge blur gaps.
         let padded = (n + 3) / 4 * 4
-        var table = LatticeHashTable(capacity: max(16, n))
+        let table = LatticeHashTable(capacity: max(16, n))
         var sliceRow = [Int32](repeating: 0, count: n * (d + 1))
         var barycentric = [Float](repeating: 0, count: n * (d + 1))
-        var keys = [LatticeKey](repeating: LatticeKey(), count: d + 1)
-        var weights = SIMD16<Float>()
-        var zero = [Float](repeating: 0, count: d)
-        features.withUnsafeBufferPointer { f in
-            sliceRow.withUnsafeMutableBufferPointer { rows in
-                barycentric.withUnsafeMutableBufferPointer { bary in
-                    for i in 0..<padded {
-                        if i < n {
-                            elevator.enclose(f.baseAddress! + i * d, keys: &keys, barycentric: &weights)
-                            for r in 0...d {
-                                rows[i * (d + 1) + r] = Int32(table.findOrInsert(keys[r]) + 1)
-                                bary[i * (d + 1) + r] = weights[r]
+        let zero = [Float](repeating: 0, count: d)
+        withUnsafeTemporaryAllocation(of: LatticeKey.self, capacity: d + 1) { keys in
+            let keys = keys.baseAddress!
+            features.withUnsafeBufferPointer { f in
+                zero.withUnsafeBufferPointer { z in
+                    sliceRow.withUnsafeMutableBufferPointer { rows in
+                        barycentric.withUnsafeMutableBufferPointer { bary in
+                            for i in 0..<padded {
+                                if i < n {
+                                    elevator.enclose(f.baseAddress! + i * d, keys: keys,
+                                                     barycentric: bary.baseAddress! + i * (d + 1))
+                                    for r in 0...d {
+                                        rows[i * (d + 1) + r] = Int32(table.findOrInsert(keys[r]) + 1)
+                                    }
+                                } else {
+                                    withUnsafeTemporaryAllocation(of: Float.self, capacity: d + 1) { scratch in
+                                        elevator.enclose(z.baseAddress!, keys: keys, barycentric: scratch.baseAddress!)
+                                    }
+                                    for r in 0...d { _ = table.findOrInsert(keys[r]) }
+                                }
                             }
-                        } else {
-                            zero.withUnsafeMutableBufferPointer { z in
-                                elevator.enclose(z.baseAddress!, keys: &keys, barycentric: &weights)
-                            }
-                            for r in 0...d { _ = table.findOrInsert(keys[r]) }
                         }
                     }
                 }
@@ -110,8 +113,8 @@ struct PermutohedralLattice {
                 var n1 = key &- LatticeKey.lanes(d, 1)
                 var n2 = key &+ LatticeKey.lanes(d, 1)
                 if j < d {
-                    n1[j] = key[j] &+ Int16(d)
-                    n2[j] = key[j] &- Int16(d)
+                    n1[j] = key[j] &+ Int32(d)
+                    n2[j] = key[j] &- Int32(d)
                 }
                 neighbors[2 * (j * m + v)] = Int32(table.find(n1) + 1)
                 neighbors[2 * (j * m + v) + 1] = Int32(table.find(n2) + 1)
@@ -127,36 +130,53 @@ struct PermutohedralLattice {
 struct LatticeElevator {
     let d: Int
     let scale: [Float]
-    let canonical: [Int16]
+    /// -1 in the key lanes 0..<d, 0 elsewhere.
+    let laneMask: SIMD8<Int32>
 
     init(dimension d: Int) {
         self.d = d
+        laneMask = LatticeKey.lanes(d, -1)
         // inv_std_dev is a float; the scale factors are computed in double, then stored as float.
         let invStdDev = Float(sqrt(2.0 / 3.0) * Double(d + 1))
         scale = (0..<d).map { (i: Int) -> Float in
             let root: Double = sqrt(Double((i + 2) * (i + 1)))
             return Float(1.0 / root * Double(invStdDev))
         }
-        var c = [Int16](repeating: 0, count: (d + 1) * (d + 1))
-        for i in 0...d {
-            for j in 0...(d - i) { c[i * (d + 1) + j] = Int16(i) }
-            if d - i + 1 <= d {
-                for j in (d - i + 1)...d { c[i * (d + 1) + j] = Int16(i - (d + 1)) }
-            }
-        }
-        canonical = c
     }
 
-    /// Computes the d+1 vertex keys and barycentric weights of the simplex enclosing `f`.
-    /// Lanes 0...d of `weights` receive the weights.
+    /// Computes the d+1 vertex keys and barycentric weights (d+1 floats) of the simplex
+    /// enclosing the point `f`.
     @inline(__always)
-    func enclose(_ f: UnsafePointer<Float>, keys: inout [LatticeKey], barycentric weights: inout SIMD16<Float>) {
+    func enclose(_ f: UnsafePointer<Float>, keys: UnsafeMutablePointer<LatticeKey>,
+                 barycentric out: UnsafeMutablePointer<Float>) {
         let d = self.d
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { buf in
+            let elevated = buf.baseAddress!
+            let rem0 = elevated + 8
+            let weights = rem0 + 8
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: 8) { rankBuf in
+                let rank = rankBuf.baseAddress!
+                scale.withUnsafeBufferPointer { scale in
+                    Self.enclose(d: d, f, scale: scale.baseAddress!, laneMask: laneMask,
+                                 elevated: elevated, rem0: rem0, rank: rank, weights: weights,
+                                 keys: keys, out: out)
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func enclose(d: Int, _ f: UnsafePointer<Float>, scale: UnsafePointer<Float>,
+                                laneMask: SIMD8<Int32>,
+                                elevated: UnsafeMutablePointer<Float>,
+                                rem0: UnsafeMutablePointer<Float>, rank: UnsafeMutablePointer<Int32>,
+                                weights: UnsafeMutablePointer<Float>, keys: UnsafeMutablePointer<LatticeKey>,
+                                out: UnsafeMutablePointer<Float>) {
         let invDPlus1: Float = 1.0 / Float(d + 1)
         let dPlus1 = Float(d + 1)
-        var elevated = SIMD8<Float>()
-        var rem0 = SIMD8<Float>()
-        var rank = SIMD8<Int32>()
+        let dp1 = Int32(d + 1)
+        // Adding and removing 1.5 * 2^23 rounds to nearest-even (|v| < 2^22), like cvtps2dq.
+        let magic: Float = 12_582_912
 
         var sm: Float = 0
         var j = d
@@ -168,10 +188,13 @@ struct LatticeElevator {
         }
         elevated[0] = sm
 
-        // Nearest 0-coloured lattice point: cvtps2dq rounds to nearest-even.
         var sum: Float = 0
+        for i in 0..<8 {
+            rem0[i] = 0
+            rank[i] = 0
+        }
         for i in 0...d {
-            let v = (invDPlus1 * elevated[i]).rounded(.toNearestOrEven)
+            let v = ((invDPlus1 * elevated[i]) + magic) - magic
             rem0[i] = v * dPlus1
             sum += v
         }
@@ -182,7 +205,6 @@ struct LatticeElevator {
             }
         }
         let isum = Int32(sum)
-        let dp1 = Int32(d + 1)
         for i in 0...d {
             rank[i] += isum
             if rank[i] < 0 {
@@ -193,7 +215,7 @@ struct LatticeElevator {
                 rem0[i] -= dPlus1
             }
         }
-        weights = SIMD16<Float>()
+        for i in 0...(d + 1) { weights[i] = 0 }
         for i in 0...d {
             let v = (elevated[i] - rem0[i]) * invDPlus1
             let p = d - Int(rank[i])
@@ -201,15 +223,19 @@ struct LatticeElevator {
             weights[p + 1] -= v
         }
         weights[0] += 1 + weights[d + 1]
+        for r in 0...d { out[r] = weights[r] }
 
-        canonical.withUnsafeBufferPointer { canon in
-            for r in 0...d {
-                var key = LatticeKey()
-                for i in 0..<d {
-                    key[i] = Int16(truncatingIfNeeded: Int(rem0[i] + Float(canon[r * (d + 1) + Int(rank[i])])))
-                }
-                keys[r] = key
-            }
+        // key[i] = rem0[i] + canonical[r][rank[i]], where canonical[r][k] is r when
+        // k <= d - r and r - (d + 1) otherwise; whole keys at once in SIMD.
+        let remV = UnsafeRawPointer(rem0).loadUnaligned(as: SIMD8<Float>.self)
+        let remBits = unsafeBitCast(remV + SIMD8(repeating: magic), to: SIMD8<Int32>.self)
+        let remInt = (remBits & 0x7f_ffff) &- 0x40_0000
+        let rankV = UnsafeRawPointer(rank).loadUnaligned(as: SIMD8<Int32>.self)
+        let zero = SIMD8<Int32>()
+        for r in 0...d {
+            let r32 = Int32(r)
+            let wrap = zero.replacing(with: dp1, where: (rankV &+ r32) .> Int32(d))
+            keys[r] = ((remInt &+ r32) &- wrap) & laneMask
         }
     }
 }
