@@ -1,0 +1,315 @@
+import Dispatch
+
+// MARK: - One pairwise kernel
+
+/// A copy of `array` in memory the caller owns (deallocate it).
+private func ownedCopy<T>(_ array: [T]) -> UnsafeMutablePointer<T> {
+    let p = UnsafeMutablePointer<T>.allocate(capacity: max(1, array.count))
+    _ = UnsafeMutableBufferPointer(start: p, count: array.count).initialize(from: array)
+    return p
+}
+
+/// The raw pointers the hot loops read: a trivial value, so no reference counting.
+struct DenseCRFKernelView {
+    let d: Int
+    let m: Int
+    let vectors: Int
+    let splatStart: UnsafePointer<Int32>
+    let splatPixel: UnsafePointer<Int32>
+    let splatWeight: UnsafePointer<Float>
+    let neighbors: UnsafePointer<Int32>
+    let sliceRow: UnsafePointer<Int32>
+    let sliceWeight: UnsafePointer<Float>
+    let norm: UnsafePointer<Float>
+    let negCompat: Float
+    let input: UnsafeMutablePointer<SIMD4<Float>>
+}
+
+/// A Gaussian kernel on a permutohedral lattice with NORMALIZE_SYMMETRIC and a Potts
+/// compatibility, plus the buffers one filtering pass needs.
+final class DenseCRFKernel {
+    let lattice: PermutohedralLattice
+    let view: DenseCRFKernelView
+    private var front: UnsafeMutablePointer<SIMD4<Float>>
+    private var back: UnsafeMutablePointer<SIMD4<Float>>
+
+    init(features: [Float], dimension: Int, pixels: Int, compat: Float, vectors: Int) {
+        let lat = PermutohedralLattice(features: features, dimension: dimension, count: pixels)
+        lattice = lat
+        let alpha = lat.alpha
+        let input = UnsafeMutablePointer<SIMD4<Float>>.allocate(capacity: pixels * vectors)
+        input.initialize(repeating: SIMD4(), count: pixels * vectors)
+        view = DenseCRFKernelView(
+            d: lat.d, m: lat.m, vectors: vectors,
+            splatStart: ownedCopy(lat.splatStart), splatPixel: ownedCopy(lat.splatPixel),
+            splatWeight: ownedCopy(lat.splatWeight), neighbors: ownedCopy(lat.blurNeighbor),
+            sliceRow: ownedCopy(lat.sliceRow),
+            // What the SSE slice multiplies by: barycentric weight * alpha.
+            sliceWeight: ownedCopy(lat.barycentric.map { $0 * alpha }),
+            norm: ownedCopy(lat.symmetricNorm()),
+            negCompat: -compat, input: input)
+        let rows = (lat.m + 1) * vectors
+        front = .allocate(capacity: rows)
+        front.initialize(repeating: SIMD4(), count: rows)
+        back = .allocate(capacity: rows)
+        back.initialize(repeating: SIMD4(), count: rows)
+    }
+
+    deinit {
+        view.splatStart.deallocate()
+        view.splatPixel.deallocate()
+        view.splatWeight.deallocate()
+        view.neighbors.deallocate()
+        view.sliceRow.deallocate()
+        view.sliceWeight.deallocate()
+        view.norm.deallocate()
+        view.input.deallocate()
+        front.deallocate()
+        back.deallocate()
+    }
+
+    /// Vertex rows after splat and blur of `input`; valid until the next `filter`.
+    var blurred: UnsafePointer<SIMD4<Float>> { UnsafePointer(front) }
+
+    /// Splats `input` and blurs along axes 0...d (densecrf's forward order).
+    func filter<W: DenseCRFWidth>(_ width: W.Type, threads: Int) {
+        let v = view
+        let values = front
+        DenseCRFParallel.forEachChunk(v.m, threads: threads, minChunk: 512) { range in
+            PermutohedralLattice.splat(width, v.input, into: values, vectors: v.vectors, vertices: range,
+                                       start: v.splatStart, pixel: v.splatPixel, weight: v.splatWeight)
+        }
+        for axis in 0...v.d {
+            let old = UnsafePointer(front)
+            let new = back
+            DenseCRFParallel.forEachChunk(v.m, threads: threads, minChunk: 1024) { range in
+                PermutohedralLattice.blur(width, axis: axis, from: old, to: new, vectors: v.vectors, vertices: range,
+                                          m: v.m, neighbors: v.neighbors)
+            }
+            swap(&front, &back)
+        }
+    }
+}
+
+// MARK: - Mean field
+
+/// Holds one image's unary, kernels and marginals (pixel-major rows of SIMD4s).
+final class DenseCRFEngine {
+    let classes: Int
+    let pixels: Int
+    let vectors: Int
+    let iterations: Int
+    let threads: Int
+    let kernels: [DenseCRFKernel]
+    /// -unary, padding lanes -1e30 so that they exponentiate to 0.
+    let negUnary: UnsafeMutablePointer<SIMD4<Float>>
+    let q: UnsafeMutablePointer<SIMD4<Float>>
+
+    init(unary: [Float], classes: Int, width: Int, height: Int, rgb: [UInt8],
+         params: DenseCRFParams, threads: Int) {
+        let n = width * height
+        precondition(classes >= 1, "need at least one class")
+        precondition(unary.count == classes * n, "unary must hold classes * width * height floats")
+        precondition(rgb.count == 3 * n, "rgb must hold width * height * 3 bytes")
+        self.classes = classes
+        self.pixels = n
+        self.vectors = (classes + 3) / 4
+        self.iterations = max(0, params.iterations)
+        self.threads = max(1, threads)
+        let cv = vectors
+
+        negUnary = .allocate(capacity: n * cv)
+        q = .allocate(capacity: n * cv)
+        q.initialize(repeating: SIMD4(), count: n * cv)
+        let padded = UnsafeMutableRawPointer(negUnary).bindMemory(to: Float.self, capacity: n * cv * 4)
+        padded.initialize(repeating: -1e30, count: n * cv * 4)
+        unary.withUnsafeBufferPointer { u in
+            for c in 0..<classes {
+                for i in 0..<n { padded[i * cv * 4 + c] = -u[c * n + i] }
+            }
+        }
+
+        // Features exactly as DenseCRF2D builds them: i / sx, j / sy, colour / s.
+        var gaussian = [Float](repeating: 0, count: 2 * n)
+        var bilateral = [Float](repeating: 0, count: 5 * n)
+        for y in 0..<height {
+            for x in 0..<width {
+                let i = y * width + x
+                gaussian[2 * i] = Float(x) / params.sxyGaussian
+                gaussian[2 * i + 1] = Float(y) / params.sxyGaussian
+                bilateral[5 * i] = Float(x) / params.sxyBilateral
+                bilateral[5 * i + 1] = Float(y) / params.sxyBilateral
+                bilateral[5 * i + 2] = Float(rgb[3 * i]) / params.srgb
+                bilateral[5 * i + 3] = Float(rgb[3 * i + 1]) / params.srgb
+                bilateral[5 * i + 4] = Float(rgb[3 * i + 2]) / params.srgb
+            }
+        }
+        // The two lattices are independent: build them side by side.
+        let specs: [([Float], Int, Float)] = [(gaussian, 2, params.compatGaussian),
+                                              (bilateral, 5, params.compatBilateral)]
+        let built = UnsafeMutablePointer<DenseCRFKernel?>.allocate(capacity: 2)
+        built.initialize(repeating: nil, count: 2)
+        defer { built.deinitialize(count: 2); built.deallocate() }
+        let make = { (k: Int) in
+            built[k] = DenseCRFKernel(features: specs[k].0, dimension: specs[k].1, pixels: n,
+                                      compat: specs[k].2, vectors: cv)
+        }
+        if self.threads > 1 {
+            DispatchQueue.concurrentPerform(iterations: 2, execute: make)
+        } else {
+            make(0)
+            make(1)
+        }
+        kernels = [built[0]!, built[1]!]
+    }
+
+    deinit {
+        negUnary.deallocate()
+        q.deallocate()
+    }
+
+    /// Runs `iterations` mean-field steps in densecrf's order: Q = softmax(-U); then
+    /// tmp = -U; tmp -= pairwise_k(Q) for each kernel in order added; Q = softmax(tmp).
+    func run() -> DenseCRFMarginals {
+        switch vectors {
+        case 1: iterate(DenseCRFWidth1.self)
+        case 2: iterate(DenseCRFWidth2.self)
+        case 3: iterate(DenseCRFWidth3.self)
+        case 4: iterate(DenseCRFWidth4.self)
+        case 5: iterate(DenseCRFWidth5.self)
+        case 6: iterate(DenseCRFWidth6.self)
+        default: iterate(DenseCRFWidthAny.self)
+        }
+        return DenseCRFMarginals(rows: q, classes: classes, pixels: pixels, vectors: vectors)
+    }
+
+    private func iterate<W: DenseCRFWidth>(_ width: W.Type) {
+        let cv = W.vectors(vectors)
+        let negUnary = UnsafePointer(self.negUnary)
+        let q = self.q
+        let g = kernels[0].view
+        let b = kernels[1].view
+        // Initial Q and the kernels' inputs.
+        DenseCRFParallel.forEachChunk(pixels, threads: threads) { range in
+            withUnsafeTemporaryAllocation(of: SIMD4<Float>.self, capacity: cv) { t in
+                let t = t.baseAddress!
+                for i in range {
+                    for c in 0..<cv { t[c] = negUnary[i * cv + c] }
+                    expAndNormalize(width, t, vectors: cv, into: q + i * cv)
+                    Self.scaleInput(width, g, q: q, pixel: i)
+                    Self.scaleInput(width, b, q: q, pixel: i)
+                }
+            }
+        }
+        for _ in 0..<iterations {
+            for k in kernels { k.filter(width, threads: threads) }
+            step(width, negUnary: negUnary)
+        }
+    }
+
+    /// Slices both kernels, forms tmp and exponentiates, per pixel.
+    private func step<W: DenseCRFWidth>(_ width: W.Type, negUnary: UnsafePointer<SIMD4<Float>>) {
+        let cv = W.vectors(vectors)
+        let q = self.q
+        let g = kernels[0].view
+        let b = kernels[1].view
+        let gValues = kernels[0].blurred
+        let bValues = kernels[1].blurred
+        DenseCRFParallel.forEachChunk(pixels, threads: threads) { range in
+            withUnsafeTemporaryAllocation(of: SIMD4<Float>.self, capacity: 2 * cv) { scratch in
+                let t = scratch.baseAddress!
+                let s = t + cv
+                for i in range {
+                    for c in 0..<cv { t[c] = negUnary[i * cv + c] }
+                    Self.slice(width, g, values: gValues, pixel: i, into: s)
+                    Self.subtractPairwise(width, g, sliced: s, pixel: i, from: t)
+                    Self.slice(width, b, values: bValues, pixel: i, into: s)
+                    Self.subtractPairwise(width, b, sliced: s, pixel: i, from: t)
+                    expAndNormalize(width, t, vectors: cv, into: q + i * cv)
+                    Self.scaleInput(width, g, q: q, pixel: i)
+                    Self.scaleInput(width, b, q: q, pixel: i)
+                }
+            }
+        }
+    }
+
+    /// s = sum over the pixel's vertices of (barycentric * alpha) * value.
+    @inline(__always)
+    private static func slice<W: DenseCRFWidth>(_: W.Type, _ k: DenseCRFKernelView, values: UnsafePointer<SIMD4<Float>>,
+                                                pixel i: Int, into s: UnsafeMutablePointer<SIMD4<Float>>) {
+        let cv = W.vectors(k.vectors)
+        let d1 = k.d + 1
+        for c in 0..<cv { s[c] = SIMD4() }
+        for r in 0..<d1 {
+            let w = SIMD4<Float>(repeating: k.sliceWeight[i * d1 + r])
+            let row = values + Int(k.sliceRow[i * d1 + r]) * cv
+            for c in 0..<cv { s[c] = s[c] + w * row[c] }
+        }
+    }
+
+    /// tmp -= (-w) * (sliced * norm): Potts compatibility after the symmetric normalisation.
+    @inline(__always)
+    private static func subtractPairwise<W: DenseCRFWidth>(_: W.Type, _ k: DenseCRFKernelView,
+                                                           sliced s: UnsafePointer<SIMD4<Float>>,
+                                                           pixel i: Int, from t: UnsafeMutablePointer<SIMD4<Float>>) {
+        let nrm = SIMD4<Float>(repeating: k.norm[i])
+        let negW = SIMD4<Float>(repeating: k.negCompat)
+        for c in 0..<W.vectors(k.vectors) { t[c] = t[c] - negW * (s[c] * nrm) }
+    }
+
+    /// The kernel's next input row: Q * norm.
+    @inline(__always)
+    private static func scaleInput<W: DenseCRFWidth>(_: W.Type, _ k: DenseCRFKernelView,
+                                                     q: UnsafePointer<SIMD4<Float>>, pixel i: Int) {
+        let cv = W.vectors(k.vectors)
+        let nrm = SIMD4<Float>(repeating: k.norm[i])
+        for c in 0..<cv { k.input[i * cv + c] = q[i * cv + c] * nrm }
+    }
+}
+
+// MARK: - Result
+
+/// Marginals as pixel-major padded rows; borrowed from the engine that made them.
+struct DenseCRFMarginals {
+    let rows: UnsafePointer<SIMD4<Float>>
+    let classes: Int
+    let pixels: Int
+    let vectors: Int
+
+    init(rows: UnsafeMutablePointer<SIMD4<Float>>, classes: Int, pixels: Int, vectors: Int) {
+        self.rows = UnsafePointer(rows)
+        self.classes = classes
+        self.pixels = pixels
+        self.vectors = vectors
+    }
+
+    /// (C, H, W) layout.
+    func channelMajor() -> [Float] {
+        let flat = UnsafeRawPointer(rows).assumingMemoryBound(to: Float.self)
+        let stride = vectors * 4
+        var out = [Float](repeating: 0, count: classes * pixels)
+        out.withUnsafeMutableBufferPointer { o in
+            for i in 0..<pixels {
+                for c in 0..<classes { o[c * pixels + i] = flat[i * stride + c] }
+            }
+        }
+        return out
+    }
+
+    /// First index of the largest marginal per pixel (numpy's argmax rule).
+    func argmax() -> [UInt8] {
+        let flat = UnsafeRawPointer(rows).assumingMemoryBound(to: Float.self)
+        let stride = vectors * 4
+        var out = [UInt8](repeating: 0, count: pixels)
+        for i in 0..<pixels {
+            var best = 0
+            var bestValue = flat[i * stride]
+            for c in 1..<max(1, classes) where flat[i * stride + c] > bestValue {
+                best = c
+                bestValue = flat[i * stride + c]
+            }
+            out[i] = UInt8(best)
+        }
+        return out
+    }
+}

@@ -1,0 +1,51 @@
+// MARK: - exp and normalisation as densecrf's `expAndNormalize` computes them
+
+/// Eigen 3's SSE `pexp<Packet4f>` (the Cephes polynomial), which is what densecrf's
+/// `b.array().exp()` runs on x86-64; transcribed lane for lane, FMA-free.
+@inline(__always)
+func cephesExp(_ input: SIMD4<Float>) -> SIMD4<Float> {
+    let one = SIMD4<Float>(repeating: 1)
+    var x = simdMax(simdMin(input, SIMD4(repeating: 88.3762626647950)),
+                    SIMD4(repeating: -88.3762626647949))
+    // exp(x) = exp(g + n log 2)
+    let fx0 = x * 1.44269504088896341 + 0.5
+    // floor(fx0), which Eigen's truncate-and-correct computes too. |fx0| < 2^22 here,
+    // so adding and removing 1.5 * 2^23 rounds to an integer without leaving SIMD.
+    let magic = SIMD4<Float>(repeating: 12_582_912)
+    let rounded = (fx0 + magic) - magic
+    let fx = rounded - SIMD4<Float>(repeating: 0).replacing(with: 1, where: rounded .> fx0)
+    x = x - fx * 0.693359375
+    x = x - fx * -2.12194440e-4
+    let z = x * x
+    var y = SIMD4<Float>(repeating: 1.9875691500e-4)
+    y = y * x + 1.3981999507e-3
+    y = y * x + 8.3334519073e-3
+    y = y * x + 4.1665795894e-2
+    y = y * x + 1.6666665459e-1
+    y = y * x + 5.0000001201e-1
+    y = y * z + x
+    y = y + one
+    // 2^n through the exponent bits: n + 127 sits in the low mantissa bits of n + 127 + 1.5 * 2^23.
+    let biased = unsafeBitCast(fx + (magic + 127), to: SIMD4<UInt32>.self) & 0x3f_ffff
+    let pow2 = unsafeBitCast(biased &<< 23, to: SIMD4<Float>.self)
+    return simdMax(y * pow2, input)
+}
+
+/// Softmax of one pixel's row `t` (`W` SIMD4s; padding lanes hold a huge negative
+/// value and come out 0), written to `q`: subtract the max, exp, divide by the sum.
+@inline(__always)
+func expAndNormalize<W: DenseCRFWidth>(_: W.Type, _ t: UnsafeMutablePointer<SIMD4<Float>>, vectors: Int,
+                                       into q: UnsafeMutablePointer<SIMD4<Float>>) {
+    let cv = W.vectors(vectors)
+    var mx = t[0]
+    var c = 1
+    while c < cv { mx = simdMax(mx, t[c]); c += 1 }
+    let m = mx.max()
+    var sum: Float = 0
+    for c in 0..<cv {
+        let e = cephesExp(t[c] - m)
+        t[c] = e
+        sum += e.sum()
+    }
+    for c in 0..<cv { q[c] = t[c] / sum }
+}
