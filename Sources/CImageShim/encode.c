@@ -56,8 +56,7 @@ int sf_png_encode(const unsigned char *pixels, int width, int height, int color_
         sf_set_msg(msg, msglen, "a palette PNG needs 1 to 256 palette entries (got %d)", palette_count);
         return SF_ERR_ARGUMENT;
     }
-    if (level < 0) level = 0;
-    if (level > 9) level = 9;
+    const int zlevel = level < 0 ? 0 : level > 9 ? 9 : level;
 
     /* Heap state: nothing the longjmp path reads lives in a register. */
     struct png_out *o = calloc(1, sizeof(*o));
@@ -90,7 +89,7 @@ int sf_png_encode(const unsigned char *pixels, int width, int height, int color_
         }
         png_set_PLTE(png, info, pal, palette_count);
     }
-    png_set_compression_level(png, level);
+    png_set_compression_level(png, zlevel);
     png_write_info(png, info);
     size_t stride = (size_t)width * bpp;
     for (int y = 0; y < height; y++) png_write_row(png, pixels + (size_t)y * stride);

@@ -33,6 +33,7 @@ struct sf_decoder {
     /* JPEG */
     struct jpeg_decompress_struct cinfo;
     struct sf_jpeg_err jerr;
+    struct jpeg_progress_mgr progress;
     int jpeg_created;
     /* scratch owned here so that a longjmp cannot leak it */
     unsigned char *tmp;

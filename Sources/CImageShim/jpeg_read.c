@@ -34,11 +34,28 @@ struct jpeg_error_mgr *sf_jpeg_std_error(struct sf_jpeg_err *e, char *msg) {
     return &e->pub;
 }
 
+/* A crafted progressive JPEG can hold thousands of tiny scans that take minutes to
+ * decode; real encoders use about 10. libjpeg-turbo 3's TurboJPEG API stops at 500. */
+#define SF_JPEG_MAX_SCANS 500
+
+static void on_progress(j_common_ptr c) {
+    if (!c->is_decompressor) return;
+    j_decompress_ptr dc = (j_decompress_ptr)c;
+    if (dc->input_scan_number > SF_JPEG_MAX_SCANS) {
+        struct sf_jpeg_err *e = (struct sf_jpeg_err *)c->err;
+        sf_set_msg(e->msg, SF_MSG_MAX, "more than %d progressive scans (corrupt or malicious file)",
+                   SF_JPEG_MAX_SCANS);
+        longjmp(e->jb, 1);
+    }
+}
+
 int sf_jpeg_open(struct sf_decoder *d, long long max_pixels) {
     d->cinfo.err = sf_jpeg_std_error(&d->jerr, d->errmsg);
     if (setjmp(d->jerr.jb)) return SF_ERR_CORRUPT;
     jpeg_create_decompress(&d->cinfo);
     d->jpeg_created = 1;
+    d->progress.progress_monitor = on_progress;
+    d->cinfo.progress = &d->progress;
     if (d->fp != NULL) {
         rewind(d->fp);
         jpeg_stdio_src(&d->cinfo, d->fp);

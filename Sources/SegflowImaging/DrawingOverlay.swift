@@ -35,12 +35,16 @@ public func maskOverlay(image: RGBImage, mask: GrayImage, colors: [UInt8: (UInt8
     var out = image
     out.pixels.withUnsafeMutableBufferPointer { px in
         mask.pixels.withUnsafeBufferPointer { m in
+            lut.withUnsafeBufferPointer { lut in
+            painted.withUnsafeBufferPointer { painted in
             for i in 0..<m.count where painted[Int(m[i])] {
                 let c = lut[Int(m[i])]
                 let o = 3 * i
                 px[o] = blend(px[o], c.0, a)
                 px[o + 1] = blend(px[o + 1], c.1, a)
                 px[o + 2] = blend(px[o + 2], c.2, a)
+            }
+            }
             }
         }
     }

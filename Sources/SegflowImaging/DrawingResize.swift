@@ -10,23 +10,32 @@ public func resized(_ img: RGBImage, width: Int, height: Int) -> RGBImage {
     }
     let xs = samples(from: img.width, to: width)
     let ys = samples(from: img.height, to: height)
-    let sw = img.width
+    // Flat per-column tables: byte offsets of the two neighbours and the second's weight.
+    let xa = xs.map { $0.i0 * 3 }, xb = xs.map { $0.i1 * 3 }, xw = xs.map { Int32($0.w) }
+    let stride = img.width * 3
     var out = [UInt8](repeating: 0, count: width * height * 3)
-    out.withUnsafeMutableBufferPointer { dst in
-        img.pixels.withUnsafeBufferPointer { src in
-            for y in 0..<height {
-                let sy = ys[y]
-                let r0 = sy.i0 * sw * 3, r1 = sy.i1 * sw * 3
-                var o = y * width * 3
-                for x in 0..<width {
-                    let sx = xs[x]
-                    let a = sx.i0 * 3, b = sx.i1 * 3
-                    for c in 0..<3 {
-                        let top = Int(src[r0 + a + c]) * (weightOne - sx.w) + Int(src[r0 + b + c]) * sx.w
-                        let bot = Int(src[r1 + a + c]) * (weightOne - sx.w) + Int(src[r1 + b + c]) * sx.w
-                        dst[o + c] = UInt8(truncatingIfNeeded: (top * (weightOne - sy.w) + bot * sy.w + weightRound) >> weightShift2)
+    out.withUnsafeMutableBufferPointer { dstBuf in
+        img.pixels.withUnsafeBufferPointer { srcBuf in
+            xa.withUnsafeBufferPointer { xa in
+                xb.withUnsafeBufferPointer { xb in
+                    xw.withUnsafeBufferPointer { xw in
+                        let src = srcBuf.baseAddress!, dst = dstBuf.baseAddress!
+                        for y in 0..<height {
+                            let top = src + ys[y].i0 * stride, bot = src + ys[y].i1 * stride
+                            let wy = Int32(ys[y].w), vy = Int32(weightOne) - wy
+                            var o = dst + y * width * 3
+                            for x in 0..<width {
+                                let a = xa[x], b = xb[x], wx = xw[x], vx = Int32(weightOne) - wx
+                                for c in 0..<3 {
+                                    // Rows in 11-bit fixed point, then columns: fits Int32 (255 * 2^22).
+                                    let t = (Int32(top[a + c]) * vx + Int32(top[b + c]) * wx + 1024) >> 11
+                                    let u = (Int32(bot[a + c]) * vx + Int32(bot[b + c]) * wx + 1024) >> 11
+                                    o[c] = UInt8(truncatingIfNeeded: (t * vy + u * wy + 1024) >> 11)
+                                }
+                                o += 3
+                            }
+                        }
                     }
-                    o += 3
                 }
             }
         }
@@ -61,8 +70,6 @@ public func resized(_ mask: GrayImage, width: Int, height: Int) -> GrayImage {
 
 private let weightShift = 11
 private let weightOne = 1 << weightShift
-private let weightShift2 = 2 * weightShift
-private let weightRound = 1 << (weightShift2 - 1)
 
 /// For each target coordinate: the two source neighbours and the weight of the second.
 private func samples(from source: Int, to target: Int) -> [(i0: Int, i1: Int, w: Int)] {

@@ -13,7 +13,8 @@ public enum ImageIO {
     /// Reads a PNG or JPEG as 8-bit RGB. Alpha is dropped (as PIL's `convert("RGB")`
     /// does), gray is expanded to three channels, palettes are applied and 16-bit
     /// samples are scaled to 8 bits. Images above `maxPixels` are refused after
-    /// reading the header, before any pixel memory is allocated.
+    /// reading the header, before any pixel memory is allocated. JPEG EXIF orientation
+    /// is not applied: pixels come back as stored, as with dataset loaders.
     public static func readRGB(path: String, maxPixels: Int = defaultMaxPixels) throws -> RGBImage {
         try decodeRGB(.file(path), maxPixels: maxPixels)
     }
@@ -47,16 +48,27 @@ public enum ImageIO {
         try decodeMask(.memory(data, name: name), maxPixels: maxPixels)
     }
 
-    static func decodeMask(_ source: ImageSource, maxPixels: Int) throws -> GrayImage {
-        try ShimDecoder.with(source, maxPixels: maxPixels) { d in
-            if let problem = notAMask(d.info) {
-                throw ImagingError(.unsupported, path: d.name,
-                                   problem: "label masks must be 8-bit grayscale or palette PNGs; this is \(problem)",
-                                   hint: "save one class id per pixel (PIL mode \"L\" or \"P\") as PNG")
-            }
-            let px = try d.decode(mode: Int32(SF_MODE_INDEX), bytesPerPixel: 1)
-            return GrayImage(width: d.width, height: d.height, pixels: px)
+    /// `readMask` plus the file's palette (empty for a grayscale mask), e.g. to draw a
+    /// palette mask in its own colours.
+    public static func readIndexed(path: String, maxPixels: Int = defaultMaxPixels) throws
+        -> (indices: GrayImage, palette: [(UInt8, UInt8, UInt8)]) {
+        try ShimDecoder.with(.file(path), maxPixels: maxPixels) { d in
+            (try mask(d), d.palette)
         }
+    }
+
+    static func decodeMask(_ source: ImageSource, maxPixels: Int) throws -> GrayImage {
+        try ShimDecoder.with(source, maxPixels: maxPixels, mask)
+    }
+
+    private static func mask(_ d: ShimDecoder) throws -> GrayImage {
+        if let problem = notAMask(d.info) {
+            throw ImagingError(.unsupported, path: d.name,
+                               problem: "label masks must be 8-bit grayscale or palette PNGs; this is \(problem)",
+                               hint: "save one class id per pixel (PIL mode \"L\" or \"P\") as PNG")
+        }
+        let px = try d.decode(mode: Int32(SF_MODE_INDEX), bytesPerPixel: 1)
+        return GrayImage(width: d.width, height: d.height, pixels: px)
     }
 
     private static func notAMask(_ info: sf_info) -> String? {

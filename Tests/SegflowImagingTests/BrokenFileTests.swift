@@ -45,6 +45,20 @@ final class BrokenFileTests: XCTestCase {
                            contains: ["768 pixels"])
     }
 
+    func testEndlessProgressiveScansAreCutOff() throws {
+        // Repeat the last scan of a progressive JPEG 600 times: a known way to make
+        // libjpeg spin for minutes on a small file.
+        let jpeg = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixture.path("progressive.jpg"))))
+        let lastSOS = try XCTUnwrap((0..<jpeg.count - 1).last { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xDA })
+        let scan = jpeg[lastSOS..<(jpeg.count - 2)]
+        var bomb = Array(jpeg[..<lastSOS])
+        for _ in 0..<600 { bomb += scan }
+        bomb += [0xFF, 0xD9]
+        let name = "scan-bomb.jpg"
+        assertImagingError(try ImageIO.decodeRGB(data: Data(bomb), name: name), kind: .corrupt, path: name,
+                           contains: ["scans"])
+    }
+
     func testMissingFileAndFolder() {
         let missing = "/nonexistent/segflow/a.png"
         assertImagingError(try ImageIO.readRGB(path: missing), kind: .cannotRead, path: missing,

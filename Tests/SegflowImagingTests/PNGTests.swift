@@ -93,6 +93,14 @@ final class PNGTests: XCTestCase {
         XCTAssertEqual(m, GrayImage(width: 5, height: 2, pixels: [0, 1, 2, 3, 1, 3, 2, 1, 0, 2]))
     }
 
+    func testReadIndexedGivesIndicesAndPalette() throws {
+        let (indices, palette) = try ImageIO.readIndexed(path: Fixture.path("palette_2bit.png"))
+        XCTAssertEqual(indices.pixels, [0, 1, 2, 3, 1, 3, 2, 1, 0, 2])
+        XCTAssertEqual(palette.count, 4)
+        XCTAssertTrue(palette[3] == (128, 128, 0))
+        XCTAssertTrue(try ImageIO.readIndexed(path: Fixture.path("gray.png")).palette.isEmpty)
+    }
+
     func testSixteenBitAndGrayAlphaMasks() throws {
         XCTAssertEqual(try ImageIO.readMask(path: Fixture.path("gray16.png")).pixels, [0, 7, 255])
         XCTAssertEqual(try ImageIO.readMask(path: Fixture.path("gray_alpha.png")).pixels, [5, 6])
