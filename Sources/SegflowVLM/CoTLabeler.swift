@@ -22,7 +22,7 @@ public final class CoTLabeler: Sendable {
             self.session = session; ownsSession = false
         } else {
             let c = URLSessionConfiguration.ephemeral
-            c.timeoutIntervalForRequest = config.timeout
+            c.timeoutIntervalForRequest = Transport.backstopTimeout(config.timeout)
             c.httpMaximumConnectionsPerHost = max(1, config.concurrency)
             c.requestCachePolicy = .reloadIgnoringLocalCacheData
             c.urlCache = nil

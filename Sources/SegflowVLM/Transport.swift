@@ -43,6 +43,10 @@ struct Transport: Sendable {
     let session: URLSession
     let config: CoTConfig
 
+    /// URLSession's own timer, set past ours: swift-corelibs-foundation truncates it to whole
+    /// seconds (0.5 s would fire at once), and it is an idle timer, not a deadline.
+    static func backstopTimeout(_ timeout: Double) -> Double { timeout.rounded(.up) + 5 }
+
     /// The answer body, or the last failure, and how many retries it took.
     func send(_ request: URLRequest) async -> (result: Result<Data, VLMFailure>, retries: Int) {
         var retries = 0

@@ -24,7 +24,7 @@ enum WireFormat {
         r.setValue("application/json", forHTTPHeaderField: "Content-Type")
         r.setValue("application/json", forHTTPHeaderField: "Accept")
         if let key = config.effectiveKey { r.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
-        r.timeoutInterval = config.timeout
+        r.timeoutInterval = Transport.backstopTimeout(config.timeout)
         let body = config.backend == .ollama ? ollamaBody(call, config) : openAIBody(call, config)
         r.httpBody = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
         return r

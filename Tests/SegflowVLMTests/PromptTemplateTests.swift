@@ -54,4 +54,20 @@ final class PromptTemplateTests: XCTestCase {
         XCTAssertFalse(dumped.contains("SECRET"), dumped)
         XCTAssertFalse(c.keyValue.json.contains("SECRET"))
     }
+
+    func testShippedTerrainPromptsAreValid() throws {
+        let prompts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("pipelines/prompts")
+        func read(_ name: String) throws -> String {
+            try String(contentsOf: prompts.appendingPathComponent(name), encoding: .utf8)
+        }
+        var c = Fixture.config(nil)
+        c.strategy = .describeThenPick
+        c.describePrompt = try read("terrain-describe.md")
+        c.pickPrompt = try read("terrain-pick.md")
+        XCTAssertNoThrow(try c.validate())
+        c.strategy = .direct
+        c.prompt = try read("terrain-direct.md")
+        XCTAssertNoThrow(try c.validate())
+    }
 }

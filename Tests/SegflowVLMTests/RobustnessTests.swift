@@ -49,7 +49,9 @@ final class RobustnessTests: XCTestCase {
         c.retries = 1
         let started = Date()
         let out = try await Fixture.run(c, [Fixture.item("slow"), Fixture.item("fast")])
-        XCTAssertLessThan(Date().timeIntervalSince(started), 2.9, "the deadline cut the slow replies short")
+        let elapsed = Date().timeIntervalSince(started)
+        XCTAssertLessThan(elapsed, 2.9, "the deadline cut the slow replies short")
+        XCTAssertGreaterThanOrEqual(elapsed, 1.0, "two attempts, each waited out its full 0.5 s")
         XCTAssertNil(out[0].labels)
         XCTAssertEqual(out[0].retries, 1)
         XCTAssertTrue(out[0].failure!.contains("timeout"), out[0].failure!)
@@ -125,6 +127,50 @@ final class RobustnessTests: XCTestCase {
             XCTAssertTrue(message.contains(garbage), message)
         }
     }
+}
+
+extension RobustnessTests {
+    func testResultsKeepInputOrderAndProgressCountsEveryItem() async throws {
+        let server = try FakeVLMServer(rules: [
+            ["image": "of-i0", "responses": [["text": "{\"annotations\": [\"water\"]}", "delay": 0.4]]],
+            ["image": "of-i1", "responses": [["text": "{\"annotations\": [\"soil\"]}", "delay": 0.2]]],
+            ["responses": [["text": "{\"annotations\": [\"curb\"]}"]]],
+        ])
+        defer { server.stop() }
+        var c = Fixture.config(server)
+        c.concurrency = 3
+        let seen = Recorder()
+        let out = try await CoTLabeler(config: c).label((0..<5).map { Fixture.item("i\($0)") }) { done, total in
+            seen.add(done, total)
+        }
+        XCTAssertEqual(out.map(\.stem), ["i0", "i1", "i2", "i3", "i4"])
+        XCTAssertEqual(out.map { $0.labels ?? [] }, [["water"], ["soil"], ["curb"], ["curb"], ["curb"]])
+        XCTAssertEqual(seen.values, [1, 2, 3, 4, 5].map { [$0, 5] })
+    }
+
+    func testCancellingTheTaskStopsInFlightRequests() async throws {
+        let server = try FakeVLMServer(rules: [["responses": [["text": "{\"annotations\": []}", "delay": 10]]]])
+        defer { server.stop() }
+        var c = Fixture.config(server)
+        c.timeout = 30
+        let started = Date()
+        let task = Task { try await Fixture.run(c, [Fixture.item("a"), Fixture.item("b")]) }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        task.cancel()
+        do {
+            _ = try await task.value
+            XCTFail("a cancelled call must throw")
+        } catch SegflowError.cancelled {
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+    }
+}
+
+final class Recorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seen: [[Int]] = []
+    func add(_ a: Int, _ b: Int) { lock.lock(); seen.append([a, b]); lock.unlock() }
+    var values: [[Int]] { lock.lock(); defer { lock.unlock() }; return seen }
 }
 
 final class Counter: @unchecked Sendable {

@@ -116,4 +116,24 @@ final class WireFormatTests: XCTestCase {
         }
         XCTAssertEqual(server.requests().count, 1, "401 is not retried and stops the call after one request")
     }
+
+    func testLargeImageTravelsIntactOnBothBackends() async throws {
+        let server = try FakeVLMServer(rules: [["responses": [["text": "{\"annotations\": [\"soil\"]}"]]]])
+        defer { server.stop() }
+        var bytes = [UInt8](repeating: 0, count: 3 << 19)
+        for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: i &* 2654435761 >> 13) }
+        let item = VLMItem(stem: "big", imageData: Data(bytes), mimeType: "image/png")
+        for backend in CoTConfig.Backend.allCases {
+            let started = Date()
+            let out = try await Fixture.run(Fixture.config(server, backend: backend), [item])
+            XCTAssertEqual(out[0].labels, ["soil"], backend.rawValue)
+            XCTAssertLessThan(Date().timeIntervalSince(started), 4, "no Expect: 100-continue stall")
+        }
+        let bodies = server.bodies()
+        let ollamaImage = ((bodies[0]["messages"] as! [[String: Any]])[0]["images"] as! [String])[0]
+        XCTAssertEqual(Data(base64Encoded: ollamaImage), item.imageData)
+        let parts = (bodies[1]["messages"] as! [[String: Any]])[0]["content"] as! [[String: Any]]
+        let url = (parts[1]["image_url"] as! [String: Any])["url"] as! String
+        XCTAssertEqual(Data(base64Encoded: String(url.dropFirst("data:image/png;base64,".count))), item.imageData)
+    }
 }
