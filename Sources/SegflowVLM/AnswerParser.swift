@@ -60,10 +60,16 @@ public enum AnswerParser {
     }
 
     /// `annotations` or `labels`: a list of strings (objects with a `label`/`name` also count),
-    /// or one comma-separated string.
-    static func labelList(_ object: [String: Any]) -> [String]? {
+    /// or one comma-separated string; also one level down (`{"result": {"annotations": [...]}}`).
+    static func labelList(_ object: [String: Any], depth: Int = 0) -> [String]? {
         let keyed = Dictionary(object.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
-        guard let value = keyed["annotations"] ?? keyed["labels"] else { return nil }
+        guard let value = keyed["annotations"] ?? keyed["labels"] else {
+            guard depth == 0 else { return nil }
+            for key in object.keys.sorted() {
+                if let inner = object[key] as? [String: Any], let found = labelList(inner, depth: 1) { return found }
+            }
+            return nil
+        }
         if let s = value as? String {
             return s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }

@@ -33,10 +33,13 @@ public final class CoTLabeler: Sendable {
     deinit { if ownsSession { session.finishTasksAndInvalidate() } }
 
     /// One `ItemLabels` per item, in input order. `progress(done, total)` is called after each item.
+    /// `onItem(index, labels)` is called as soon as an item is done (in completion order), so a
+    /// stage can store each answer even if a later failure stops the call.
     ///
     /// Throws `SegflowError.diagnostics` for an invalid config or an unreachable/refusing server,
     /// `.stageFailed` for the first failed item when `strict`, `.cancelled` when the task is cancelled.
-    public func label(_ items: [VLMItem], progress: @escaping @Sendable (Int, Int) -> Void) async throws -> [ItemLabels] {
+    public func label(_ items: [VLMItem], progress: @escaping @Sendable (Int, Int) -> Void,
+                      onItem: (@Sendable (Int, ItemLabels) -> Void)? = nil) async throws -> [ItemLabels] {
         let templates = try config.compiledTemplates()
         guard !items.isEmpty else { return [] }
         let transport = Transport(session: session, config: config)
@@ -55,6 +58,7 @@ public final class CoTLabeler: Sendable {
                 }
                 while let (i, r) = try await group.next() {
                     results[i] = r
+                    onItem?(i, r)
                     done += 1
                     progress(done, items.count)
                     if next < items.count {
@@ -143,6 +147,8 @@ public final class CoTLabeler: Sendable {
             }
         } catch let f as VLMFailure {
             outcome = .failure(f)
+        } catch {
+            throw SegflowError.internal("cannot encode the \(role) request: \(error)")
         }
         var entry = Transcript.Step(role: role, model: call.model, image: call.image?.imagePlaceholder,
                                     prompt: config.redact(call.prompt), answer: nil, sample: sample, seed: call.seed,

@@ -5,7 +5,8 @@ import Foundation
 /// In order: exact match without case (spaces collapsed, `_` read as a space, surrounding
 /// quotes and punctuation trimmed); then the synonyms; then a singular of a simple plural of
 /// the last word (`lawns` -> `lawn`, `cement roads` -> `cement road`), kept only when that
-/// singular is a class or a synonym, so `grass` never becomes `gras`. Anything else is dropped.
+/// singular is a class or a synonym, so `grass` never becomes `gras`; likewise a singular
+/// whose plural is the class (`other` -> `others`). Anything else is dropped.
 public struct LabelNormalizer: Sendable {
     public let vocabulary: [String]
     private let index: [String: Int]
@@ -36,7 +37,7 @@ public struct LabelNormalizer: Sendable {
         for candidate in Self.singulars(of: k) {
             if let i = index[candidate] ?? synonymIndex[candidate] { return i }
         }
-        return nil
+        return index[k + "s"] ?? index[k + "es"]
     }
 
     /// Canonical names in vocabulary order without duplicates, and the labels dropped

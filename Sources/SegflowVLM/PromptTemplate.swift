@@ -126,6 +126,8 @@ extension CoTConfig {
         for name in definitions.keys.sorted() where !vocabKeys.contains(LabelNormalizer.key(name)) {
             bag.error("definition for '\(name)', which is not a class", at: nil, hint: "classes: " + vocabulary.joined(separator: ", "))
         }
+        if let t = temperature, !(t.isFinite && t >= 0) { bag.error("'temperature' must be 0 or more, found \(t)", at: nil) }
+        if let n = maxTokens, n < 1 { bag.error("'maxTokens' must be at least 1, found \(n)", at: nil) }
         if samples < 1 { bag.error("'samples' must be at least 1, found \(samples)", at: nil) }
         if concurrency < 1 { bag.error("'concurrency' must be at least 1, found \(concurrency)", at: nil) }
         if retries < 0 { bag.error("'retries' must be 0 or more, found \(retries)", at: nil) }

@@ -24,6 +24,7 @@ final class AnswerParserTests: XCTestCase {
     func testLabelsKeyNestedObjectAndEmptyList() {
         XCTAssertEqual(AnswerParser.labels(in: #"{"labels": ["lawn"], "meta": {"x": 1}}"#), ["lawn"])
         XCTAssertEqual(AnswerParser.labels(in: #"{"annotations": []}"#), [])
+        XCTAssertEqual(AnswerParser.labels(in: #"{"result": {"annotations": ["soil"]}}"#), ["soil"])
     }
 
     func testRepairsTrailingCommasAndSingleQuotes() {

@@ -19,6 +19,7 @@ final class LabelNormalizerTests: XCTestCase {
         XCTAssertEqual(n.normalize(["lawns", "curbs", "cement roads"]).labels, ["cement road", "lawn", "curb"])
         // "grass" is a synonym as written: never "gras".
         XCTAssertEqual(n.normalize(["grass", "grasses"]).labels, ["lawn"])
+        XCTAssertEqual(n.normalize(["other"]).labels, ["others"])
         let plain = LabelNormalizer(vocabulary: ["lawn"])
         XCTAssertEqual(plain.normalize(["grass"]).dropped, ["grass"])
     }

@@ -27,11 +27,13 @@ final class PromptTemplateTests: XCTestCase {
         c.describePrompt = "describe {{description}}"
         c.pickPrompt = "pick from {{classes}}"
         c.synonyms = ["grass": "lawns-ish"]
+        c.temperature = .nan
         XCTAssertThrowsError(try c.validate()) { error in
             let text = "\(error)"
             XCTAssertTrue(text.contains("describePrompt: placeholder {{description}} is not available here"), text)
             XCTAssertTrue(text.contains("pickPrompt never uses {{description}}"), text)
             XCTAssertTrue(text.contains("synonym 'grass' maps to 'lawns-ish'"), text)
+            XCTAssertTrue(text.contains("'temperature' must be 0 or more"), text)
         }
     }
 

@@ -140,9 +140,11 @@ extension RobustnessTests {
         var c = Fixture.config(server)
         c.concurrency = 3
         let seen = Recorder()
-        let out = try await CoTLabeler(config: c).label((0..<5).map { Fixture.item("i\($0)") }) { done, total in
-            seen.add(done, total)
-        }
+        let delivered = Recorder()
+        let out = try await CoTLabeler(config: c).label((0..<5).map { Fixture.item("i\($0)") },
+                                                        progress: { done, total in seen.add(done, total) },
+                                                        onItem: { i, r in delivered.add(i, r.labels?.count ?? -1) })
+        XCTAssertEqual(Set(delivered.values.map { $0[0] }), [0, 1, 2, 3, 4], "every item is handed over as it finishes")
         XCTAssertEqual(out.map(\.stem), ["i0", "i1", "i2", "i3", "i4"])
         XCTAssertEqual(out.map { $0.labels ?? [] }, [["water"], ["soil"], ["curb"], ["curb"], ["curb"]])
         XCTAssertEqual(seen.values, [1, 2, 3, 4, 5].map { [$0, 5] })
