@@ -1,1 +1,0 @@
-// SegflowVLM: see ARCHITECTURE.md
