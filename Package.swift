@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "SegflowVisionTests", dependencies: ["SegflowVision", "SegflowImaging"]),
         .testTarget(name: "SegflowVLMTests", dependencies: ["SegflowVLM"]),
         .testTarget(name: "SegflowEngineTests", dependencies: [
-            "SegflowEngine", "SegflowStages", "SegflowImaging", .product(name: "GRDB", package: "GRDB.swift"),
+            "SegflowEngine", "SegflowStages", "SegflowImaging", "SegflowVLM", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ],
     // Swift 5 mode: the engine shares state across threads behind locks it owns.

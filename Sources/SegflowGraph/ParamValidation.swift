@@ -55,7 +55,7 @@ enum ParamValidation {
                 if s == "${\(ref)}" { var copy = value; copy.location = node.location; return copy }
                 result += text
             } else if ref.hasPrefix("matrix.") {
-                bag.error("'${\(ref)}' used outside a matrix", at: node.location, hint: "declare the axis under 'matrix:'")
+                bag.error("'${\(ref)}' names no matrix axis", at: node.location, hint: "declare the axis under 'matrix:'")
                 return nil
             } else {
                 bag.error("unknown reference '${\(ref)}'", at: node.location, hint: "write ${params.NAME}")

@@ -18,6 +18,10 @@ public struct GraphNode: Sendable {
 public struct PipelineGraph: Sendable {
     public var spec: PipelineSpec
     public var nodes: [GraphNode]
+    /// The matrix variants (one unnamed variant without a matrix).
+    public var variants: [Variant] = []
+    /// Per variant: stage name as written -> node id (`cam=gradcampp/heat`; shared nodes keep the bare name).
+    public var variantNodes: [Variant: [String: String]] = [:]
     public var name: String { spec.name }
     public var classes: ClassList { spec.classes }
 
@@ -35,13 +39,14 @@ public struct PipelineGraph: Sendable {
         var bag = DiagnosticBag()
         bag.append(contentsOf: spec.diagnostics)
         var built: [GraphNode] = []
-        let byName = Dictionary(spec.stages.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var seen = Set<String>()
-        let stages = spec.stages.filter { seen.insert($0.name).inserted }
-        if spec.matrix != nil {
-            bag.error("'matrix:' is reserved; matrix expansion is not implemented yet", at: spec.matrix!.location,
-                      hint: "remove 'matrix:' and write one pipeline per variant for now")
-        }
+        var unique = spec
+        unique.stages = spec.stages.filter { seen.insert($0.name).inserted }
+        let (axes, variants) = MatrixExpansion.variants(spec.matrix, bag: &bag)
+        let (stages, ids) = MatrixExpansion.expand(unique, variants: variants, axes: axes, bag: &bag)
+        self.variants = variants
+        self.variantNodes = ids
+        let byName = Dictionary(stages.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for stage in stages {
             guard let d = registry[stage.type] else {
                 bag.error("unknown stage type '\(stage.type)'", at: stage.typeLocation,

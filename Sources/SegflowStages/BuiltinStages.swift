@@ -18,7 +18,7 @@ extension StageCatalog {
 
     /// Native stage implementations (imaging stages are added as they land).
     static var nativeStages: [any StageImplementation] {
-        [MaskLabelsStage(), PseudoLabelStage(), EvaluateStage(), LabelEvalStage(), VisualizeStage(), CRFStage()]
+        [MaskLabelsStage(), PseudoLabelStage(), EvaluateStage(), LabelEvalStage(), VisualizeStage(), CRFStage(), CoTLabelStage()]
     }
 
     /// Plugin roots: `plugins/` next to the pipeline (or cwd), the package's own, and SEGFLOW_PLUGIN_PATH.

@@ -25,7 +25,7 @@ public struct PluginStage: StageImplementation {
             "background": call.classes.background as Any? ?? NSNull(),
             "items": call.items, "inputs": call.inputs, "outputDir": call.outputDirectory,
             "device": ProcessInfo.processInfo.environment["SEGFLOW_DEVICE"] ?? "auto",
-            "seed": call.params["seed"]?.intValue ?? 0, "threads": call.threads,
+            "seed": max(0, call.params["seed"]?.intValue ?? 0), "threads": call.threads,
         ]
         var data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])) ?? Data("{}".utf8)
         data.append(0x0A)

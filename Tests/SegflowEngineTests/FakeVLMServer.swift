@@ -1,0 +1,1 @@
+../SegflowVLMTests/FakeVLMServer.swift
