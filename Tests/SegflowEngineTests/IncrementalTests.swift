@@ -131,3 +131,36 @@ final class IncrementalTests: XCTestCase {
         XCTAssertEqual(copied, labelDigest)
     }
 }
+
+/// Nodes identical across variants share one key and run once.
+final class MatrixRunTests: XCTestCase {
+    func testSharedPrefixRunsOnceForSixVariants() async throws {
+        let dir = NSTemporaryDirectory() + "segflow-mrun-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+        for i in 0..<4 { try Data(repeating: UInt8(i), count: 50 + i).write(to: URL(fileURLWithPath: "\(dir)/data/im\(i).png")) }
+        let yaml = """
+        version: 1
+        name: ablation
+        classes: [a]
+        matrix:
+          tag: [x, y, z]
+          modulo: [1000, 1000000]
+        stages:
+          images: {type: imageFolder, params: {images: data}}
+          shared: {type: sizeLabel, inputs: {images: images.images}, params: {tag: shared}}
+          train: {type: countLabels, inputs: {labels: shared.labels}}
+          heat: {type: sizeLabel, inputs: {images: images.images}, params: {tag: "${matrix.tag}", modulo: "${matrix.modulo}"}}
+        """
+        try yaml.write(toFile: dir + "/p.yaml", atomically: true, encoding: .utf8)
+        let counter = ExecutionCounter()
+        var c = StageCatalog()
+        c.add(source: ImageFolderStage()); c.add(SizeLabelStage(counter: counter)); c.add(CountStage(counter: counter))
+        let engine = Engine(workspace: try Workspace(root: dir + "/cache"), catalog: c)
+        let graph = try PipelineGraph(spec: try PipelineSpec.load(path: dir + "/p.yaml"), registry: c.registry)
+        XCTAssertEqual(graph.variants.count, 6)
+        _ = try await engine.run(graph)
+        XCTAssertEqual(counter.calls("countLabels"), 1, "the 'classifier' trains once for six variants")
+        XCTAssertEqual(counter.items("sizeLabel").count, 4 + 6 * 4)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/cache/results/ablation/tag=y,modulo=1000/heat/labels/im1.json"))
+    }
+}
