@@ -15,10 +15,17 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
 
     /// Parses 64 lowercase or uppercase hex characters; nil for anything else.
     public init?(hex: String) {
-        guard hex.utf8.count == 64 else { return nil }
+        var hex = hex
+        guard let d = hex.withUTF8({ Digest(hexBytes: $0) }) else { return nil }
+        self = d
+    }
+
+    /// Parses 64 hex characters given as UTF-8 bytes.
+    public init?(hexBytes: UnsafeBufferPointer<UInt8>) {
+        guard hexBytes.count == 64 else { return nil }
         var out = [UInt8](); out.reserveCapacity(32)
         var high: UInt8? = nil
-        for c in hex.utf8 {
+        for c in hexBytes {
             let v: UInt8
             switch c {
             case 48...57: v = c - 48

@@ -15,7 +15,9 @@ final class Fingerprinter {
 
     /// The digest of a file; throws a user error naming it when it cannot be read.
     func digest(of path: String) throws -> Digest {
-        let dir = (path as NSString).deletingLastPathComponent + "/"
+        // The folder prefix by a byte scan: NSString path methods cost more than the stat on a 10k-file plan.
+        let utf8 = path.utf8
+        let dir = utf8.lastIndex(of: UInt8(ascii: "/")).map { String(path[...$0]) } ?? "./"
         if !loadedPrefixes.contains(dir) {
             loadedPrefixes.insert(dir)
             for (p, f) in try index.fingerprints(under: dir) { known[p] = f }

@@ -71,8 +71,16 @@ public struct FileTree: Sendable, Hashable {
 
     /// Item stem of a file name: the name without its last extension.
     public static func stem(of file: String) -> String {
-        guard let dot = file.lastIndex(of: "."), dot != file.startIndex else { return file }
+        let u = file.utf8
+        guard let dot = u.lastIndex(of: UInt8(ascii: ".")), dot != u.startIndex else { return file }
         return String(file[..<dot])
+    }
+
+    /// The last extension of a file name, without the dot ("" if none).
+    public static func `extension`(of file: String) -> String {
+        let u = file.utf8
+        guard let dot = u.lastIndex(of: UInt8(ascii: ".")), dot != u.startIndex else { return "" }
+        return String(file[file.index(after: dot)...])
     }
 
     /// stem -> file name, for item sets.

@@ -60,7 +60,7 @@ public struct ImageFolderStage: SourceStage {
                 }
                 maskNames = Set(m)
             }
-            for name in names.sorted() where Self.imageExtensions.contains((name as NSString).pathExtension.lowercased()) {
+            for name in names.sorted() where Self.imageExtensions.contains(FileTree.extension(of: name).lowercased()) {
                 out.append(SourceFile(port: "images", name: name, path: imagesDir + "/" + name))
                 if let masksDir {
                     let maskName = FileTree.stem(of: name) + ".png"

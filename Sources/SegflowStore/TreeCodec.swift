@@ -17,12 +17,28 @@ public enum TreeCodec {
 
     public static func decode(_ text: String) -> [String: FileTree] {
         var out: [String: FileTree] = [:]
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            let parts = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count == 3 else { continue }
-            let port = String(parts[0])
-            if parts[1].isEmpty { out[port, default: FileTree()] = out[port] ?? FileTree(); continue }
-            if let d = Digest(hex: String(parts[2])) { out[port, default: FileTree()].files[String(parts[1])] = d }
+        var text = text
+        text.withUTF8 { buf in
+            var lineStart = 0
+            while lineStart < buf.count {
+                var end = lineStart
+                while end < buf.count && buf[end] != 0x0A { end += 1 }
+                // port \t file \t digest
+                var tab1 = lineStart
+                while tab1 < end && buf[tab1] != 0x09 { tab1 += 1 }
+                var tab2 = tab1 + 1
+                while tab2 < end && buf[tab2] != 0x09 { tab2 += 1 }
+                if tab2 < end {
+                    let port = String(decoding: UnsafeBufferPointer(rebasing: buf[lineStart..<tab1]), as: UTF8.self)
+                    if tab2 == tab1 + 1 {
+                        if out[port] == nil { out[port] = FileTree() }
+                    } else if let d = Digest(hexBytes: UnsafeBufferPointer(rebasing: buf[(tab2 + 1)..<end])) {
+                        let file = String(decoding: UnsafeBufferPointer(rebasing: buf[(tab1 + 1)..<tab2]), as: UTF8.self)
+                        out[port, default: FileTree()].files[file] = d
+                    }
+                }
+                lineStart = end + 1
+            }
         }
         return out
     }
