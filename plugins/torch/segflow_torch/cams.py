@@ -58,6 +58,8 @@ class RawHiResCAM(_RawMaps, HiResCAM):
     pass
 
 
+CLASS_BATCH = 8  # bounds the memory of the backward pass for many labelled classes
+
 EXPLAINERS = {"gradcampp": RawGradCAMPlusPlus, "hirescam": RawHiResCAM}
 
 
@@ -80,8 +82,13 @@ def make_raw(method, model, layer_name="layer4"):
     explainer = EXPLAINERS[method](model, [target_layer(model, layer_name)])
 
     def gradient_based(x, heads):
-        batch = x.expand(len(heads), *x.shape[1:]).contiguous()  # one copy of the image per class
-        return explainer(batch, [ClassifierOutputTarget(h) for h in heads])
+        """One copy of the image per class in a batch; at most CLASS_BATCH copies at a time."""
+        maps = []
+        for start in range(0, len(heads), CLASS_BATCH):
+            group = heads[start:start + CLASS_BATCH]
+            batch = x.expand(len(group), *x.shape[1:]).contiguous()
+            maps.append(explainer(batch, [ClassifierOutputTarget(h) for h in group]))
+        return np.concatenate(maps, axis=0)
     return gradient_based
 
 

@@ -54,8 +54,7 @@ class Dataset:
             names_present = [c["name"] for c in CLASSES if c["id"] in present]
             self.images[f"{stem}.png"] = self._store(store, f"i{index}", lambda p: image.save(p, format="PNG"))
             self.masks[f"{stem}.png"] = self._store(store, f"m{index}", lambda p: mask.save(p, format="PNG"))
-            self.labels[f"{stem}.json"] = self._store(
-                store, f"l{index}", lambda p: open(p, "w").write(json.dumps(names_present)))
+            self.labels[f"{stem}.json"] = self._store(store, f"l{index}", lambda p: _write_json(p, names_present))
 
     @staticmethod
     def _store(store, name, write):
@@ -84,6 +83,11 @@ class Dataset:
             for name in files:
                 os.chmod(os.path.join(folder, name), 0o644)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _write_json(path, value):
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(value, handle)
 
 
 class Run:
