@@ -8,7 +8,8 @@ corrupt it; every failure becomes a single `error` event and exit status 1.
 import os
 import sys
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")           # never reach the model hub
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS, before CUDA starts
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from segflow_torch import protocol  # noqa: E402  (stdlib only: safe before claiming stdout)

@@ -71,6 +71,7 @@ def train(request, params):
     if missing:
         raise StageError(f"no labels for {len(missing)} image(s), e.g. '{missing[0]}'")
 
+    model = build(params["backbone"], len(names), params["pretrained"]).to(device)  # fails fast on missing weights
     size = int(params["imageSize"])
     progress(0, int(params["epochs"]), "loading images")
     pixels, targets = {}, {}
@@ -82,7 +83,6 @@ def train(request, params):
     train_stems, val_stems = data.split(stems, params["valFraction"])
     log(f"{len(train_stems)} training and {len(val_stems)} validation images, {len(names)} classes, device {device}")
 
-    model = build(params["backbone"], len(names), params["pretrained"]).to(device)
     frozen = params["freeze"] == "backbone"
     if frozen:
         for name, parameter in model.named_parameters():

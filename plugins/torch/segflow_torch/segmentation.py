@@ -85,6 +85,7 @@ def train(request, params):
     if missing:
         raise StageError(f"no mask for {len(missing)} image(s), e.g. '{missing[0]}'")
 
+    model = build(arch, params["encoder"], len(class_list), params["encoderWeights"]).to(device)  # fails fast
     epochs, batch = int(params["epochs"]), int(params["batch"])
     progress(0, epochs, "loading images and masks")
     pixels, labels = {}, {}
@@ -98,7 +99,6 @@ def train(request, params):
         raise StageError("deeplabTrain needs at least 2 training images (its pooling branch has batch norm)")
     log(f"{arch}-{params['encoder']}: {len(train_stems)} training and {len(val_stems)} validation images, device {device}")
 
-    model = build(arch, params["encoder"], len(class_list), params["encoderWeights"]).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=float(params["lr"]), weight_decay=float(params["weightDecay"]))
     history, scores = [], evaluate(model, [], pixels, labels, len(class_list), device, batch)
     for epoch in range(epochs):

@@ -130,6 +130,8 @@ def resolve_params(stage, given):
     params = {}
     for name, rule in spec.items():
         value = given.get(name, rule["default"])
+        if rule["type"] == "int" and isinstance(value, float) and value.is_integer():
+            value = int(value)  # a JSON encoder may write 10 as 10.0
         expected = _TYPES[rule["type"]]
         if isinstance(value, bool) and rule["type"] != "bool" or not isinstance(value, expected):
             raise StageError(f"param '{name}' of '{stage}' must be a {rule['type']}, got {value!r}")

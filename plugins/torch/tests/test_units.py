@@ -56,6 +56,7 @@ class ParamsTest(unittest.TestCase):
         with self.assertRaises(StageError):
             stages.resolve_params("classifierTrain", {"epochs": True})
         self.assertEqual(stages.resolve_params("classifierTrain", {"lr": 1})["lr"], 1)
+        self.assertEqual(stages.resolve_params("classifierTrain", {"epochs": 3.0})["epochs"], 3)
 
 
 class ManifestTest(unittest.TestCase):
