@@ -142,9 +142,13 @@ class CamTest(Case):
 
 
 class SegmentationTest(Case):
-    def check_model_and_predict(self, stage, arch):
-        out, run = self.ok(stage, stage, {"images": DATA.images, "masks": DATA.masks}, {"epochs": 1, "batch": 4})
+    def check_model_and_predict(self, stage, arch, twice=False):
+        inputs, params = {"images": DATA.images, "masks": DATA.masks}, {"epochs": 1, "batch": 4}
+        out, run = self.ok(stage, stage, inputs, params)
         self.assertIn("val_miou", run.result["metrics"])
+        if twice:  # the same seed gives the same bytes for segmentation models too
+            again, _ = self.ok(stage, f"{stage}-again", inputs, params)
+            self.assertEqual(sha(os.path.join(out, "model", "model.pt")), sha(os.path.join(again, "model", "model.pt")))
         meta = read_json(os.path.join(out, "model", "meta.json"))
         self.assertEqual(meta["arch"], arch)
         pred, _ = self.ok("predict", f"predict-{stage}", {"images": DATA.images, "model": DATA.model_input(out)},
@@ -157,7 +161,7 @@ class SegmentationTest(Case):
                 self.assertTrue(set(np.unique(np.asarray(image)).tolist()) <= set(range(11)))
 
     def test_unet(self):
-        self.check_model_and_predict("unetTrain", "unet")
+        self.check_model_and_predict("unetTrain", "unet", twice=True)
 
     def test_deeplab(self):
         self.check_model_and_predict("deeplabTrain", "deeplabv3plus")
