@@ -58,7 +58,7 @@ class RawHiResCAM(_RawMaps, HiResCAM):
     pass
 
 
-CLASS_BATCH = 8  # bounds the memory of the backward pass for many labelled classes
+CLASS_BATCH = 16  # classes per backward pass: bounds memory when many classes are labelled
 
 EXPLAINERS = {"gradcampp": RawGradCAMPlusPlus, "hirescam": RawHiResCAM}
 
