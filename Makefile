@@ -28,7 +28,7 @@ plugins: release
 quickstart: release
 	@if [ -f plugins/torch/plugin.yaml ]; then $(SEGFLOW) plugins install; fi
 	$(SEGFLOW) run pipelines/quickstart.yaml
-	@echo; echo "metrics and pictures: cache/results/quickstart/ (evaluate*/metrics/metrics.txt, visualize/*/)"
+	@echo; echo "metrics: cache/results/quickstart/score*/metrics/metrics.txt"; echo "pictures: cache/results/quickstart/sheets*/sheets/"; cat cache/results/quickstart/scoreVal/metrics/metrics.txt
 
 ## test: every test, Swift and Python.
 test: deps

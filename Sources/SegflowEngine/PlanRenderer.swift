@@ -36,7 +36,10 @@ public enum PlanRenderer {
             if toRun.count > itemLimit {
                 // Summarise the rest by reason so a 10k-item plan stays readable.
                 var byReason: [String: Int] = [:]
-                for item in toRun.dropFirst(itemLimit) { byReason[item.reasons.joined(separator: "; "), default: 0] += 1 }
+                // By kind of reason ("changed input", "new params"), not by item.
+                for item in toRun.dropFirst(itemLimit) {
+                    byReason[item.reasons.map { String($0.split(separator: ":").first ?? Substring($0)) }.joined(separator: "; "), default: 0] += 1
+                }
                 for (r, c) in byReason.sorted(by: { $0.value > $1.value }) { lines.append("      ... and \(c) more: \(r)") }
             }
         }

@@ -36,26 +36,31 @@ final class Planner {
             throw SegflowError.internal("no source implementation for \(node.descriptor.name)")
         }
         let files = try source.enumerate(params: node.params)
-        var byStem: [String: ItemPlan] = [:]
-        var order: [String] = []
+        var position: [String: Int] = [:]
+        position.reserveCapacity(files.count)
+        var items: [ItemPlan] = []
         var trees: [String: FileTree] = [:]
         for p in node.descriptor.outputs { trees[p.name] = FileTree() }
         let forced = force.contains(node.id)
         for f in files {
             let d = try fingerprints.digest(of: f.path)
             let stem = FileTree.stem(of: f.name)
-            if byStem[stem] == nil { byStem[stem] = ItemPlan(stem: stem, key: nil, status: .cached, reasons: [], outputs: [:]); order.append(stem) }
-            byStem[stem]!.outputs[f.port, default: FileTree()].files[f.name] = d
-            byStem[stem]!.sourceFiles.append(f)
+            let i: Int
+            if let j = position[stem] { i = j } else {
+                i = items.count; position[stem] = i
+                items.append(ItemPlan(stem: stem, key: nil, status: .cached, reasons: [], outputs: [:]))
+            }
+            // In place on the array element: a nested optional-dictionary path would copy the item.
+            items[i].outputs[f.port, default: FileTree()].files[f.name] = d
+            items[i].sourceFiles.append(f)
             trees[f.port, default: FileTree()].files[f.name] = d
             if forced {
-                byStem[stem]!.status = .run; byStem[stem]!.reasons = ["forced"]
+                items[i].status = .run; items[i].reasons = ["forced"]
             } else if !workspace.objects.contains(d) {
-                byStem[stem]!.status = .run
-                byStem[stem]!.reasons.append("new input: \(f.port)/\(stem)")
+                items[i].status = .run
+                items[i].reasons.append("new input: \(f.port)/\(stem)")
             }
         }
-        let items = order.map { byStem[$0]! }
         let outputs = trees.mapValues { PortValue.known($0) }
         return NodePlan(node: node, status: items.contains { $0.status == .run } ? .run : .cached, reasons: [],
                         items: items, key: nil, outputs: outputs, waiting: false)
@@ -137,17 +142,19 @@ final class Planner {
             keys.append(key)
             items.append(ItemPlan(stem: stem, key: key, status: .run, reasons: [], outputs: [:], inputs: inputsRecord))
         }
-        let hits = try workspace.index.results(for: keys)
+        let hits = try workspace.index.outputs(node: node.id, keys: keys)
         var merged: [String: FileTree] = Dictionary(uniqueKeysWithValues: d.outputs.map { ($0.name, FileTree()) })
         var allCached = true
         for i in items.indices {
             let key = items[i].key!
             if forced { items[i].reasons = ["forced"]; allCached = false; continue }
             if let hit = hits[key] {
-                if hit.outputs.values.allSatisfy({ $0.files.values.allSatisfy(workspace.objects.contains) }) {
+                if hit.values.allSatisfy({ $0.files.values.allSatisfy(workspace.objects.contains) }) {
                     items[i].status = .cached
-                    items[i].outputs = hit.outputs
-                    for (port, t) in hit.outputs { merged[port, default: FileTree()].files.merge(t.files) { a, _ in a } }
+                    items[i].outputs = hit
+                    for (port, t) in hit {
+                        for (name, d) in t.files { merged[port, default: FileTree()].files[name] = d }
+                    }
                     continue
                 }
                 items[i].reasons = ["output missing"]
