@@ -30,12 +30,13 @@ quickstart: release
 	$(SEGFLOW) run pipelines/quickstart.yaml
 	@echo; echo "metrics: cache/results/quickstart/score*/metrics/metrics.txt"; echo "pictures: cache/results/quickstart/sheets*/sheets/"; cat cache/results/quickstart/scoreVal/metrics/metrics.txt
 
-## test: every test, Swift and Python.
-test: deps
+## test: every test, Swift and Python (the plugin environment is built once per machine).
+test: release
+	$(SEGFLOW) plugins install
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
-	@if [ -f plugins/torch/tests/run.sh ]; then bash plugins/torch/tests/run.sh; fi
-	@if [ -f bench/crf/check.sh ]; then bash bench/crf/check.sh; fi
+	cd plugins/torch && "$$(../../$(SEGFLOW) plugins env torch)/bin/python" -m unittest discover -s tests
+	bash bench/crf/check.sh
 
 bench: release
 	bash bench/run.sh

@@ -7,7 +7,7 @@ import SegflowStages
 struct PluginsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins", abstract: "List plugins, install their environments, check them.",
-        subcommands: [List.self, Install.self, Doctor.self], defaultSubcommand: List.self)
+        subcommands: [List.self, Install.self, Doctor.self, Env.self], defaultSubcommand: List.self)
 
     static func plugins() throws -> [Plugin] {
         try Plugin.discover(roots: StageCatalog.defaultPluginRoots(near: FileManager.default.currentDirectoryPath)).map(Plugin.load(directory:))
@@ -36,6 +36,20 @@ struct PluginsCommand: AsyncParsableCommand {
                     try PluginEnvironment(plugin: p).ensure()
                     print("\(p.name): ready at \(PluginEnvironment(plugin: p).path ?? "system python3")")
                 }
+            }
+        }
+    }
+
+    /// Prints a plugin's environment folder (for scripts: `$(segflow plugins env torch)/bin/python`).
+    struct Env: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "env")
+        @Argument var name: String
+        func run() async throws {
+            try await guarded {
+                guard let p = try PluginsCommand.plugins().first(where: { $0.name == name }) else {
+                    throw SegflowError.user("no plugin named '\(name)'", hint: "`segflow plugins list` shows them")
+                }
+                print(PluginEnvironment(plugin: p).path ?? "")
             }
         }
     }

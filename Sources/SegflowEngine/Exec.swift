@@ -21,7 +21,7 @@ extension Engine {
     /// Builds a two-level pipeline in memory (folder imports -> the stage), runs it, copies the outputs to `output`.
     public func exec(_ req: ExecRequest, options: RunOptions, reporter: RunReporter) async throws -> RunSummary {
         var catalog = self.catalog
-        for t in PortType.allCases where t.isItemSet { catalog.add(source: FolderSource(type: t)) }
+        for t in PortType.allCases { catalog.add(source: FolderSource(type: t)) }
         guard let d = catalog.registry[req.stageType] else {
             throw SegflowError.user("unknown stage type '\(req.stageType)'",
                                     hint: Suggest.closest(to: req.stageType, in: catalog.registry.names).map { "did you mean '\($0)'?" } ?? "`segflow stages` lists the types")
@@ -34,9 +34,6 @@ extension Engine {
             guard let spec = d.input(port) else {
                 bag.error("\(d.name) has no input '\(port)'", at: loc, hint: "inputs: \(d.inputs.map { "\($0.name) (\($0.type.rawValue))" }.joined(separator: ", "))")
                 continue
-            }
-            guard spec.type.isItemSet else {
-                bag.error("input '\(port)' is a \(spec.type.rawValue), not a folder of items", at: loc); continue
             }
             let abs = URL(fileURLWithPath: dir, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath + "/")).standardized.path
             stages.append(StageSpec(name: "input-\(port)", type: "folder\(spec.type.rawValue)", at: loc, inputs: [],

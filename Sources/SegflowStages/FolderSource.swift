@@ -2,7 +2,8 @@ import Foundation
 import SegflowCore
 import SegflowGraph
 
-/// Imports every file of a folder as one item set of a given type (`segflow exec` inputs).
+/// Imports every file of a folder as one port value of a given type (`segflow exec` inputs):
+/// an item set (`<stem>.<ext>` files) or a whole artifact (a model folder: `model.pt`, `meta.json`).
 public struct FolderSource: SourceStage {
     public let descriptor: StageDescriptor
 

@@ -65,6 +65,14 @@ extension Index {
         }
     }
 
+    /// How long a node took the last time it computed anything (0 if never).
+    public func lastDuration(node: String) throws -> Double {
+        try db.read { db in
+            try Double.fetchOne(db, sql: "SELECT duration FROM run_nodes WHERE node = ? AND (ran > 0 OR status = 'ran') ORDER BY run_id DESC LIMIT 1",
+                                arguments: [node]) ?? 0
+        }
+    }
+
     public func runs(pipeline: String? = nil, limit: Int = 20) throws -> [RunRecord] {
         try db.read { db in
             let rows = try Row.fetchAll(db, sql: """

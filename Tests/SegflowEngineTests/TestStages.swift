@@ -63,3 +63,14 @@ struct CopyLabelsStage: StageImplementation {
         return StageOutcome()
     }
 }
+
+/// Reduce Labels -> Metrics: reports a made-up mIoU from its param, for compare tests.
+struct ScoreStage: StageImplementation {
+    var descriptor = StageDescriptor(
+        name: "score", version: 1, inputs: [PortSpec("labels", .labels)], outputs: [PortSpec("metrics", .metrics)],
+        params: [ParamSpec("miou", .float, default: .double(0))], granularity: .reduce, summary: "test stage")
+    func run(_ call: StageCall) async throws -> StageOutcome {
+        try Data("{\"miou\": \(call.double("miou"))}".utf8).write(to: URL(fileURLWithPath: try call.outputPath(port: "metrics", file: "metrics.json")))
+        return StageOutcome()
+    }
+}
