@@ -26,7 +26,7 @@ public enum PlanRenderer {
         for n in plan.nodes {
             let id = n.node.id.padding(toLength: width, withPad: " ", startingAt: 0)
             var counts = n.node.descriptor.granularity == .reduce ? "" : "  (\(n.runCount) run, \(n.cachedCount) cached)"
-            if n.waiting { counts = n.pendingCount > 0 ? "  (\(n.pendingCount) items after inputs)" : "" }
+            if n.waiting { counts = n.node.descriptor.granularity == .map && n.pendingCount > 0 ? "  (\(n.pendingCount) items, after its inputs)" : "" }
             lines.append("  \(id)  \(n.status == .run ? "run   " : "cached")  \(n.node.descriptor.name)\(counts)")
             if !n.reasons.isEmpty { lines.append("      " + n.reasons.joined(separator: "; ")) }
             let toRun = n.items.filter { $0.status == .run }
