@@ -31,18 +31,21 @@ func guarded(_ body: () async throws -> Void) async throws {
     }
 }
 
-/// Installs a Ctrl-C handler: the first stops after the current chunk, the second exits at once.
+/// Installs Ctrl-C (and SIGTERM) handling: the first stops after the current chunk, the second exits at once.
+/// Either way the cache stays consistent: objects are renamed into place before the index commits them.
 func installInterruptHandler(_ cancellation: Cancellation) {
-    signal(SIGINT, SIG_IGN)
-    let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
     var count = 0
-    source.setEventHandler {
-        count += 1
-        if count > 1 { _exit(130) }
-        FileHandle.standardError.write(Data("\ninterrupting: finishing the current chunk (Ctrl-C again to stop now)\n".utf8))
-        cancellation.cancel()
+    for sig in [SIGINT, SIGTERM] {
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler {
+            count += 1
+            if count > 1 { _exit(130) }
+            FileHandle.standardError.write(Data("\ninterrupting: finishing the current chunk (Ctrl-C again to stop now)\n".utf8))
+            cancellation.cancel()
+        }
+        source.resume()
+        interruptSources.append(source)
     }
-    source.resume()
-    interruptSource = source
 }
-nonisolated(unsafe) var interruptSource: DispatchSourceSignal?
+nonisolated(unsafe) var interruptSources: [DispatchSourceSignal] = []

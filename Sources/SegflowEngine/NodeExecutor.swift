@@ -123,6 +123,9 @@ final class NodeExecutor: @unchecked Sendable {
             let (produced, outcome) = try await call(impl, plan: plan, items: chunk.map(\.stem), inputs: inputs,
                                                      done: ran, total: toRun.count)
             let perItem = Date().timeIntervalSince(t0) / Double(chunk.count)
+            // port -> stem -> files, once per chunk (a plugin call may return thousands of items).
+            var byStem: [String: [String: [String: Digest]]] = [:]
+            for (port, files) in produced { for (name, d) in files { byStem[port, default: [:]][FileTree.stem(of: name), default: [:]][name] = d } }
             var records: [ResultRecord] = []
             var executions: [ExecutionRecord] = []
             let wholeRecord = wholePorts.map { ($0, plan.inputTrees[$0]!.digest.hex) }
@@ -134,8 +137,12 @@ final class NodeExecutor: @unchecked Sendable {
                     continue
                 }
                 var itemOutputs: [String: FileTree] = [:]
+                // Interrupted stages stop between items: what they did not reach is simply not recorded.
+                if cancellation.isCancelled, node.descriptor.outputs.contains(where: { byStem[$0.name]?[item.stem] == nil }) {
+                    continue
+                }
                 for port in node.descriptor.outputs {
-                    let files = produced[port.name]?.filter { FileTree.stem(of: $0.key) == item.stem } ?? [:]
+                    let files = byStem[port.name]?[item.stem] ?? [:]
                     guard !files.isEmpty else {
                         throw SegflowError.stageFailed(node: node.id, item: item.stem,
                                                        message: "the stage wrote no '\(port.name)' output for this item")
@@ -154,6 +161,7 @@ final class NodeExecutor: @unchecked Sendable {
             }
             try workspace.index.commit(results: records, executions: executions, runID: runID)
         }
+        if cancellation.isCancelled && ran + failed < toRun.count { throw SegflowError.cancelled }
         if failed > 0 {
             reporter.note("\(node.id): \(failed) item(s) failed:\n  " + failures.prefix(10).joined(separator: "\n  ")
                           + (failures.count > 10 ? "\n  ..." : ""))
@@ -225,8 +233,8 @@ final class NodeExecutor: @unchecked Sendable {
             progress: { d, t, m in reporter.progress(id, done: done + d, total: max(total, done + t), message: m) },
             isCancelled: { cancellation.isCancelled })
         try FileManager.default.createDirectory(atPath: stageCall.outputDirectory, withIntermediateDirectories: true)
+        // A call that finished is kept even if Ctrl-C came meanwhile: the chunk loop stops before the next one.
         let outcome = try await impl.run(stageCall)
-        if cancellation.isCancelled { throw SegflowError.cancelled }
         var produced: [String: [String: Digest]] = [:]
         let fm = FileManager.default
         for port in node.descriptor.outputs {

@@ -164,3 +164,47 @@ final class MatrixRunTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/cache/results/ablation/tag=y,modulo=1000/heat/labels/im1.json"))
     }
 }
+
+/// Ctrl-C: finished chunks stay committed, the run stops, and the next run computes only the rest.
+final class CancellationTests: XCTestCase {
+    struct CancellingStage: StageImplementation {
+        let counter: ExecutionCounter
+        let cancellation: Cancellation
+        var descriptor = StageDescriptor(
+            name: "slowLabel", version: 1, inputs: [PortSpec("images", .images)], outputs: [PortSpec("labels", .labels)],
+            params: [], granularity: .map, summary: "test stage")
+        func run(_ call: StageCall) async throws -> StageOutcome {
+            counter.record(descriptor.name, items: call.items)
+            for stem in call.items {
+                try Data("[]".utf8).write(to: URL(fileURLWithPath: try call.outputPath(port: "labels", file: "\(stem).json")))
+            }
+            if call.items.count == NodeExecutor.nativeChunk { cancellation.cancel() }   // Ctrl-C during the first chunk
+            return StageOutcome()
+        }
+    }
+
+    func testInterruptedRunKeepsFinishedChunksAndResumes() async throws {
+        let dir = NSTemporaryDirectory() + "segflow-cancel-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+        for i in 0..<70 { try Data([UInt8(i)]).write(to: URL(fileURLWithPath: String(format: "%@/data/im%03d.png", dir, i))) }
+        try "version: 1\nname: c\nclasses: [a]\nstages:\n  images: {type: imageFolder, params: {images: data}}\n  labels: {type: slowLabel, inputs: {images: images.images}}\n"
+            .write(toFile: dir + "/p.yaml", atomically: true, encoding: .utf8)
+        let counter = ExecutionCounter()
+        func run(_ cancellation: Cancellation) async throws -> RunSummary {
+            var c = StageCatalog()
+            c.add(source: ImageFolderStage()); c.add(CancellingStage(counter: counter, cancellation: cancellation))
+            let engine = Engine(workspace: try Workspace(root: dir + "/cache"), catalog: c)
+            return try await engine.run(try PipelineGraph(spec: try PipelineSpec.load(path: dir + "/p.yaml"), registry: c.registry),
+                                        options: RunOptions(cancellation: cancellation))
+        }
+        do { _ = try await run(Cancellation()); XCTFail("expected the run to stop") } catch SegflowError.cancelled {}
+        XCTAssertEqual(counter.items("slowLabel").count, NodeExecutor.nativeChunk)
+        let ws = try Workspace(root: dir + "/cache")
+        XCTAssertEqual(try ws.index.runs(limit: 1).first?.status, "cancelled")
+        counter.reset()
+        let s = try await run(Cancellation())
+        XCTAssertEqual(counter.items("slowLabel").count, 70 - NodeExecutor.nativeChunk, "only the unfinished items run")
+        XCTAssertEqual(s.node("labels")?.cached, NodeExecutor.nativeChunk)
+    }
+}
