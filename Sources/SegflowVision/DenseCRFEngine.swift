@@ -37,8 +37,9 @@ final class DenseCRFKernel {
         let lat = PermutohedralLattice(features: features, dimension: dimension, count: pixels)
         lattice = lat
         let alpha = lat.alpha
+        // Trivial values: every row is written before it is read, so no zero-fill, except
+        // the value buffers' row 0, which stands in for absent blur neighbours.
         let input = UnsafeMutablePointer<SIMD4<Float>>.allocate(capacity: pixels * vectors)
-        input.initialize(repeating: SIMD4(), count: pixels * vectors)
         view = DenseCRFKernelView(
             d: lat.d, m: lat.m, vectors: vectors,
             splatStart: ownedCopy(lat.splatStart), splatPixel: ownedCopy(lat.splatPixel),
@@ -50,9 +51,9 @@ final class DenseCRFKernel {
             negCompat: -compat, input: input)
         let rows = (lat.m + 1) * vectors
         front = .allocate(capacity: rows)
-        front.initialize(repeating: SIMD4(), count: rows)
+        front.initialize(repeating: SIMD4(), count: vectors)
         back = .allocate(capacity: rows)
-        back.initialize(repeating: SIMD4(), count: rows)
+        back.initialize(repeating: SIMD4(), count: vectors)
     }
 
     deinit {
@@ -120,7 +121,6 @@ final class DenseCRFEngine {
 
         negUnary = .allocate(capacity: n * cv)
         q = .allocate(capacity: n * cv)
-        q.initialize(repeating: SIMD4(), count: n * cv)
         let padded = UnsafeMutableRawPointer(negUnary).bindMemory(to: Float.self, capacity: n * cv * 4)
         padded.initialize(repeating: -1e30, count: n * cv * 4)
         unary.withUnsafeBufferPointer { u in
@@ -196,19 +196,20 @@ final class DenseCRFEngine {
                 for i in range {
                     for c in 0..<cv { t[c] = negUnary[i * cv + c] }
                     expAndNormalize(width, t, vectors: cv, into: q + i * cv)
-                    Self.scaleInput(width, g, q: q, pixel: i)
-                    Self.scaleInput(width, b, q: q, pixel: i)
+                    Self.scaleInput(width, g, q: q + i * cv, pixel: i)
+                    Self.scaleInput(width, b, q: q + i * cv, pixel: i)
                 }
             }
         }
-        for _ in 0..<iterations {
+        for it in 0..<iterations {
             for k in kernels { k.filter(width, threads: threads) }
-            step(width, negUnary: negUnary)
+            step(width, negUnary: negUnary, last: it == iterations - 1)
         }
     }
 
-    /// Slices both kernels, forms tmp and exponentiates, per pixel.
-    private func step<W: DenseCRFWidth>(_ width: W.Type, negUnary: UnsafePointer<SIMD4<Float>>) {
+    /// Slices both kernels, forms tmp and exponentiates, per pixel. Q itself is only
+    /// stored on the `last` step; before that only the kernels' inputs Q * norm are.
+    private func step<W: DenseCRFWidth>(_ width: W.Type, negUnary: UnsafePointer<SIMD4<Float>>, last: Bool) {
         let cv = W.vectors(vectors)
         let q = self.q
         let g = kernels[0].view
@@ -225,9 +226,10 @@ final class DenseCRFEngine {
                     Self.subtractPairwise(width, g, sliced: s, pixel: i, from: t)
                     Self.slice(width, b, values: bValues, pixel: i, into: s)
                     Self.subtractPairwise(width, b, sliced: s, pixel: i, from: t)
-                    expAndNormalize(width, t, vectors: cv, into: q + i * cv)
-                    Self.scaleInput(width, g, q: q, pixel: i)
-                    Self.scaleInput(width, b, q: q, pixel: i)
+                    let row = last ? q + i * cv : s
+                    expAndNormalize(width, t, vectors: cv, into: row)
+                    Self.scaleInput(width, g, q: row, pixel: i)
+                    Self.scaleInput(width, b, q: row, pixel: i)
                 }
             }
         }
@@ -239,6 +241,14 @@ final class DenseCRFEngine {
                                                 pixel i: Int, into s: UnsafeMutablePointer<SIMD4<Float>>) {
         let cv = W.vectors(k.vectors)
         let d1 = k.d + 1
+        if cv <= 4 {
+            var acc = DenseCRFAccumulator()
+            for r in 0..<d1 {
+                acc.add(SIMD4(repeating: k.sliceWeight[i * d1 + r]), values + Int(k.sliceRow[i * d1 + r]) * cv, cv)
+            }
+            acc.store(s, cv)
+            return
+        }
         for c in 0..<cv { s[c] = SIMD4() }
         for r in 0..<d1 {
             let w = SIMD4<Float>(repeating: k.sliceWeight[i * d1 + r])
@@ -257,13 +267,13 @@ final class DenseCRFEngine {
         for c in 0..<W.vectors(k.vectors) { t[c] = t[c] - negW * (s[c] * nrm) }
     }
 
-    /// The kernel's next input row: Q * norm.
+    /// The kernel's next input row from pixel i's Q row: Q * norm.
     @inline(__always)
     private static func scaleInput<W: DenseCRFWidth>(_: W.Type, _ k: DenseCRFKernelView,
-                                                     q: UnsafePointer<SIMD4<Float>>, pixel i: Int) {
+                                                     q: UnsafeMutablePointer<SIMD4<Float>>, pixel i: Int) {
         let cv = W.vectors(k.vectors)
         let nrm = SIMD4<Float>(repeating: k.norm[i])
-        for c in 0..<cv { k.input[i * cv + c] = q[i * cv + c] * nrm }
+        for c in 0..<cv { k.input[i * cv + c] = q[c] * nrm }
     }
 }
 

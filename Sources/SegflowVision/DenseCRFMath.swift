@@ -13,7 +13,8 @@ func cephesExp(_ input: SIMD4<Float>) -> SIMD4<Float> {
     // so adding and removing 1.5 * 2^23 rounds to an integer without leaving SIMD.
     let magic = SIMD4<Float>(repeating: 12_582_912)
     let rounded = (fx0 + magic) - magic
-    let fx = rounded - SIMD4<Float>(repeating: 0).replacing(with: 1, where: rounded .> fx0)
+    let fx = rounded - SIMD4(rounded[0] > fx0[0] ? 1 : 0, rounded[1] > fx0[1] ? 1 : 0,
+                             rounded[2] > fx0[2] ? 1 : 0, rounded[3] > fx0[3] ? 1 : 0)
     x = x - fx * 0.693359375
     x = x - fx * -2.12194440e-4
     let z = x * x
@@ -40,12 +41,25 @@ func expAndNormalize<W: DenseCRFWidth>(_: W.Type, _ t: UnsafeMutablePointer<SIMD
     var mx = t[0]
     var c = 1
     while c < cv { mx = simdMax(mx, t[c]); c += 1 }
-    let m = mx.max()
-    var sum: Float = 0
+    let m = horizontalMax(mx)
+    var total = SIMD4<Float>()
     for c in 0..<cv {
         let e = cephesExp(t[c] - m)
         t[c] = e
-        sum += e.sum()
+        total += e
     }
+    let sum = horizontalSum(total)
     for c in 0..<cv { q[c] = t[c] / sum }
+}
+
+@inline(__always)
+func horizontalMax(_ v: SIMD4<Float>) -> Float {
+    let a = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .> v.lowHalf)
+    return Swift.max(a[0], a[1])
+}
+
+@inline(__always)
+func horizontalSum(_ v: SIMD4<Float>) -> Float {
+    let a = v.lowHalf + v.highHalf
+    return a[0] + a[1]
 }

@@ -14,6 +14,14 @@ extension PermutohedralLattice {
         let cv = W.vectors(vectors)
         for v in range {
             let out = values + (v + 1) * cv
+            if cv <= 4 {
+                var acc = DenseCRFAccumulator()
+                for e in Int(start[v])..<Int(start[v + 1]) {
+                    acc.add(SIMD4(repeating: weight[e]), input + Int(pixel[e]) * cv, cv)
+                }
+                acc.store(out, cv)
+                continue
+            }
             for c in 0..<cv { out[c] = SIMD4() }
             for e in Int(start[v])..<Int(start[v + 1]) {
                 let src = input + Int(pixel[e]) * cv
