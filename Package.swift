@@ -60,7 +60,9 @@ let package = Package(
         .testTarget(name: "SegflowImagingTests", dependencies: ["SegflowImaging"]),
         .testTarget(name: "SegflowVisionTests", dependencies: ["SegflowVision", "SegflowImaging"]),
         .testTarget(name: "SegflowVLMTests", dependencies: ["SegflowVLM"]),
-        .testTarget(name: "SegflowEngineTests", dependencies: ["SegflowEngine", "SegflowStages", "SegflowImaging"]),
+        .testTarget(name: "SegflowEngineTests", dependencies: [
+            "SegflowEngine", "SegflowStages", "SegflowImaging", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
     ],
     // Swift 5 mode: the engine shares state across threads behind locks it owns.
     swiftLanguageModes: [.v5]

@@ -102,8 +102,13 @@ public struct DiagnosticBag: Sendable {
 /// "did you mean" by edit distance.
 public enum Suggest {
     public static func closest(to word: String, in candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }
-        guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
+        let w = word.lowercased()
+        // Ties go to the longer common prefix: "limt" -> "limit", not "list".
+        let scored = candidates.map { c -> (String, Int, Int) in
+            let l = c.lowercased()
+            return (c, distance(w, l), zip(w, l).prefix { $0 == $1 }.count)
+        }
+        guard let best = scored.min(by: { $0.1 != $1.1 ? $0.1 < $1.1 : $0.2 > $1.2 }) else { return nil }
         return best.1 <= max(2, word.count / 3) ? best.0 : nil
     }
 

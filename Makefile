@@ -1,0 +1,44 @@
+# segflow: the two commands in README.md are `make quickstart` and `make test`.
+SHELL := /bin/bash
+SWIFT ?= swift
+SEGFLOW := .build/release/segflow
+SYSTEM_PACKAGES := libyaml-dev libsqlite3-dev libpng-dev libjpeg62-turbo-dev pkg-config python3-venv
+
+.PHONY: quickstart test deps build release plugins bench clean
+
+## deps: install missing system packages (when run as root on Debian).
+deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing: $$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "missing system packages: $$missing (run: sudo apt-get install $$missing)"; exit 1; fi; \
+	fi
+
+release: deps
+	$(SWIFT) build -c release --product segflow
+
+build: deps
+	$(SWIFT) build
+
+## plugins: create the plugin environments (shared by every checkout; PyTorch is about 3 GB once).
+plugins: release
+	$(SEGFLOW) plugins install
+
+## quickstart: the main job, on the bundled CamVid sample.
+quickstart: release
+	@if [ -f plugins/torch/plugin.yaml ]; then $(SEGFLOW) plugins install; fi
+	$(SEGFLOW) run pipelines/quickstart.yaml
+	@echo; echo "metrics and pictures: cache/results/quickstart/ (evaluate*/metrics/metrics.txt, visualize/*/)"
+
+## test: every test, Swift and Python.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	@if [ -f plugins/torch/tests/run.sh ]; then bash plugins/torch/tests/run.sh; fi
+	@if [ -f bench/crf/check.sh ]; then bash bench/crf/check.sh; fi
+
+bench: release
+	bash bench/run.sh
+
+clean:
+	rm -rf .build cache/objects cache/index.sqlite* cache/results cache/tmp cache/logs

@@ -1,2 +1,0 @@
-#include "CImageShim.h"
-int segflow_shim_version(void) { return 1; }

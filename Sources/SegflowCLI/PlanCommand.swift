@@ -1,0 +1,22 @@
+import ArgumentParser
+import Foundation
+import SegflowEngine
+
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "plan", abstract: "Show what a run would compute and why, without running it.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The pipeline YAML file.") var pipeline: String
+    @Flag(help: "Print one JSON object.") var json = false
+    @Flag(name: .shortAndLong, help: "List every item to run.") var verbose = false
+    @Option(name: .long, help: "Plan as if this stage were forced.") var force: [String] = []
+    @Option(name: [.customShort("p"), .customLong("param")], help: "Override a pipeline param: NAME=VALUE.") var params: [String] = []
+
+    func run() async throws {
+        try await guarded {
+            let overrides = Dictionary(try parsePairs(params, flag: "--param").map { ($0.key, $0.value) }, uniquingKeysWith: { _, b in b })
+            let (session, graph) = try Session.loadGraph(path: pipeline, params: overrides, cache: global.cacheRoot)
+            let plan = try session.engine.plan(graph, force: Set(force))
+            print(json ? PlanRenderer.json(plan) : PlanRenderer.text(plan, itemLimit: verbose ? Int.max : 5))
+        }
+    }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// The `segflow` command.
+@available(macOS 10.15, *)
+public struct SegflowCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "segflow",
+        abstract: "Weakly-supervised segmentation experiments as cached, incremental pipelines.",
+        subcommands: [RunCommand.self, PlanCommand.self, WhyCommand.self, LogCommand.self, LineageCommand.self,
+                      ExecCommand.self, StagesCommand.self, PluginsCommand.self, GCCommand.self, VerifyCommand.self])
+    public init() {}
+}

@@ -1,0 +1,156 @@
+import Foundation
+import SegflowCore
+import SegflowGraph
+import SegflowSpec
+import SegflowStages
+import SegflowStore
+
+/// How to run a pipeline.
+public struct RunOptions: Sendable {
+    /// Node calls at once (`-j`). Never part of a key.
+    public var jobs: Int
+    public var force: Set<String>
+    /// The command line, for `segflow log`.
+    public var command: String
+    /// Threads each native call may use.
+    public var threads: Int
+    public var cancellation: Cancellation
+    public init(jobs: Int = 1, force: Set<String> = [], command: String = "run",
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount, cancellation: Cancellation = Cancellation()) {
+        self.jobs = max(1, jobs); self.force = force; self.command = command; self.threads = max(1, threads)
+        self.cancellation = cancellation
+    }
+}
+
+/// What one node did in a run.
+public struct NodeSummary: Sendable {
+    public var node: String
+    public var stage: String
+    public var status: String
+    public var ran: Int
+    public var cached: Int
+    public var failed: Int
+    public var seconds: Double
+    public var outputs: [String: FileTree]
+    public var error: String?
+}
+
+/// What a run did.
+public struct RunSummary: Sendable {
+    public var runID: Int64
+    public var nodes: [NodeSummary]
+    public var ran: Int { nodes.reduce(0) { $0 + $1.ran } }
+    public var cached: Int { nodes.reduce(0) { $0 + $1.cached } }
+    public var failed: Int { nodes.reduce(0) { $0 + $1.failed } }
+    public func node(_ id: String) -> NodeSummary? { nodes.first { $0.node == id } }
+}
+
+/// A stored object failed re-verification while being read: evict it and plan again.
+struct CorruptObject: Error { let digest: Digest; let path: String }
+
+/// Plans and runs pipelines over a workspace.
+public final class Engine: @unchecked Sendable {
+    public let workspace: Workspace
+    public let catalog: StageCatalog
+
+    public init(workspace: Workspace, catalog: StageCatalog) {
+        self.workspace = workspace; self.catalog = catalog
+    }
+
+    // MARK: - Plan
+
+    /// The pure plan: what is cached and what would run, with reasons. Writes nothing but fingerprints.
+    public func plan(_ graph: PipelineGraph, force: Set<String> = [], explain: Bool = true) throws -> Plan {
+        let planner = Planner(workspace: workspace, catalog: catalog, classes: graph.classes, force: force, explain: explain)
+        var values: [String: [String: PortValue]] = [:]
+        var nodes: [NodePlan] = []
+        for node in graph.nodes {
+            let p = try planner.plan(node, upstream: values)
+            values[node.id] = p.outputs
+            nodes.append(p)
+        }
+        try planner.fingerprints.save()
+        return Plan(pipeline: graph.name, nodes: nodes)
+    }
+
+    // MARK: - Run
+
+    /// Runs what the plan says must run, node by node as inputs become known (early cutoff falls out:
+    /// an identical output gives dependants identical keys).
+    public func run(_ graph: PipelineGraph, options: RunOptions = RunOptions(),
+                    reporter: RunReporter = SilentReporter()) async throws -> RunSummary {
+        let file = URL(fileURLWithPath: graph.spec.file).standardized.path
+        let runID = try workspace.index.beginRun(pipeline: graph.name, file: file, command: options.command)
+        var attempt = 0
+        while true {
+            do {
+                let summary = try await runOnce(graph, runID: runID, options: options, reporter: reporter)
+                let failed = summary.nodes.contains { $0.status == "failed" || $0.status == "skipped" }
+                try workspace.index.finishRun(runID, status: options.cancellation.isCancelled ? "cancelled" : failed ? "failed" : "ok",
+                                              ran: summary.ran, cached: summary.cached, failed: summary.failed)
+                try ResultLinks.refresh(workspace: workspace, pipeline: graph.name, nodes: summary.nodes)
+                return summary
+            } catch let c as CorruptObject where attempt < 3 {
+                attempt += 1
+                reporter.note("warning: object \(c.digest.short) is corrupt (\(c.path)); evicted, recomputing what made it")
+                workspace.objects.evict(c.digest)
+            } catch {
+                let cancelled = { if case SegflowError.cancelled = error { return true }; return false }()
+                try? workspace.index.finishRun(runID, status: cancelled ? "cancelled" : "failed", ran: 0, cached: 0, failed: 0)
+                throw error
+            }
+        }
+    }
+
+    private func runOnce(_ graph: PipelineGraph, runID: Int64, options: RunOptions,
+                         reporter: RunReporter) async throws -> RunSummary {
+        let planner = Planner(workspace: workspace, catalog: catalog, classes: graph.classes, force: options.force, explain: true)
+        let executor = NodeExecutor(workspace: workspace, catalog: catalog, classes: graph.classes, runID: runID,
+                                    threads: options.threads, cancellation: options.cancellation, reporter: reporter)
+        let state = SchedulerState(nodes: graph.nodes)
+        try await withThrowingTaskGroup(of: NodeSummary.self) { group in
+            var inFlight = 0
+            while !state.remaining.isEmpty || inFlight > 0 {
+                // Launch every node whose inputs are all known, up to -j at once.
+                while inFlight < options.jobs && !options.cancellation.isCancelled, let node = state.takeReady() {
+                    if let bad = node.inputs.values.first(where: { state.failed.contains($0.node) }) {
+                        state.failed.insert(node.id)
+                        state.summaries[node.id] = NodeSummary(node: node.id, stage: node.descriptor.name, status: "skipped", ran: 0,
+                                                               cached: 0, failed: 0, seconds: 0, outputs: [:], error: "input \(bad.node) failed")
+                        reporter.note("\(node.id): skipped (input \(bad.node) failed)")
+                        continue
+                    }
+                    let plan = try planner.plan(node, upstream: state.values)
+                    try planner.fingerprints.save()
+                    group.addTask { try await executor.execute(plan) }
+                    inFlight += 1
+                }
+                if inFlight == 0 { break }
+                guard let s = try await group.next() else { break }
+                inFlight -= 1
+                state.summaries[s.node] = s
+                state.values[s.node] = s.outputs.mapValues { .known($0) }
+                if s.status == "failed" { state.failed.insert(s.node) }
+            }
+        }
+        if options.cancellation.isCancelled {
+            throw SegflowError.cancelled
+        }
+        return RunSummary(runID: runID, nodes: graph.nodes.compactMap { state.summaries[$0.id] })
+    }
+}
+
+/// The coordinator's bookkeeping during a run (a class: task-group closures must not capture mutable locals).
+final class SchedulerState {
+    var remaining: [GraphNode]
+    var values: [String: [String: PortValue]] = [:]
+    var summaries: [String: NodeSummary] = [:]
+    var failed: Set<String> = []
+    init(nodes: [GraphNode]) { remaining = nodes }
+
+    /// Removes and returns the first node whose inputs are all finished.
+    func takeReady() -> GraphNode? {
+        guard let i = remaining.firstIndex(where: { n in n.inputs.values.allSatisfy { summaries[$0.node] != nil } }) else { return nil }
+        return remaining.remove(at: i)
+    }
+}

@@ -1,1 +1,0 @@
-// SegflowEngine: see ARCHITECTURE.md

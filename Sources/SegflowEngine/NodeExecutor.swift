@@ -1,0 +1,258 @@
+import Foundation
+import SegflowCore
+import SegflowGraph
+import SegflowSpec
+import SegflowStages
+import SegflowStore
+
+/// Runs one planned node: imports, stage calls in chunks, ingest, one commit per chunk.
+final class NodeExecutor: @unchecked Sendable {
+    let workspace: Workspace
+    let catalog: StageCatalog
+    let classes: ClassList
+    let runID: Int64
+    let threads: Int
+    let cancellation: Cancellation
+    let reporter: RunReporter
+
+    init(workspace: Workspace, catalog: StageCatalog, classes: ClassList, runID: Int64, threads: Int,
+         cancellation: Cancellation, reporter: RunReporter) {
+        self.workspace = workspace; self.catalog = catalog; self.classes = classes; self.runID = runID
+        self.threads = threads; self.cancellation = cancellation; self.reporter = reporter
+    }
+
+    /// Items per native call: small enough that Ctrl-C loses little, large enough to batch.
+    static let nativeChunk = 64
+
+    func execute(_ plan: NodePlan) async throws -> NodeSummary {
+        let start = Date()
+        let node = plan.node
+        reporter.nodeStarted(node.id, stage: node.descriptor.name, toRun: plan.runCount, cached: plan.cachedCount)
+        var summary: NodeSummary
+        do {
+            switch node.descriptor.granularity {
+            case .source: summary = try importSource(plan)
+            case .map: summary = try await runMap(plan)
+            case .reduce: summary = try await runReduce(plan)
+            }
+        } catch let c as CorruptObject {
+            throw c
+        } catch SegflowError.cancelled {
+            throw SegflowError.cancelled
+        } catch {
+            let message = (error as? SegflowError)?.description ?? "\(error)"
+            try? workspace.index.commit(results: [], executions: [ExecutionRecord(node: node.id, item: nil, key: plan.key, status: "failed",
+                                                                                   reason: "error", duration: Date().timeIntervalSince(start), error: message)], runID: runID)
+            summary = NodeSummary(node: node.id, stage: node.descriptor.name, status: "failed", ran: 0, cached: plan.cachedCount,
+                                  failed: max(1, plan.runCount), seconds: 0, outputs: [:], error: message)
+            reporter.note(message)
+        }
+        summary.seconds = Date().timeIntervalSince(start)
+        try recordNode(plan, summary)
+        reporter.nodeFinished(node.id, status: summary.status, ran: summary.ran, cached: summary.cached,
+                              failed: summary.failed, seconds: summary.seconds)
+        return summary
+    }
+
+    // MARK: - Sources
+
+    func importSource(_ plan: NodePlan) throws -> NodeSummary {
+        var records: [ResultRecord] = []
+        var executions: [ExecutionRecord] = []
+        var outputs: [String: FileTree] = [:]
+        for p in plan.node.descriptor.outputs { outputs[p.name] = FileTree() }
+        var ran = 0
+        let toRun = plan.items.filter { $0.status == .run }.count
+        for item in plan.items {
+            for (port, tree) in item.outputs { outputs[port, default: FileTree()].files.merge(tree.files) { a, _ in a } }
+            guard item.status == .run else { continue }
+            if cancellation.isCancelled { throw SegflowError.cancelled }
+            let t0 = Date()
+            for f in item.sourceFiles {
+                let expected = item.outputs[f.port]!.files[f.name]!
+                let actual = try workspace.objects.ingest(copyingFile: f.path, knownDigest: expected)
+                if actual != expected {
+                    throw SegflowError.user("\(f.path) changed while segflow was reading it", hint: "run again once the file is stable")
+                }
+            }
+            var e = HashEncoder(domain: "segflow.source.v1")
+            e.append(string: plan.node.id); e.append(string: item.stem)
+            for (_, tree) in item.outputs.sorted(by: { $0.key < $1.key }) { e.append(digest: tree.digest) }
+            let key = e.finalize()
+            let paths = CanonicalValue.map(Dictionary(uniqueKeysWithValues: item.sourceFiles.map { ($0.port, CanonicalValue.string($0.path)) }))
+            records.append(ResultRecord(key: key, node: plan.node.id, stage: plan.node.descriptor.name, item: item.stem,
+                                        outputs: item.outputs, runID: runID, duration: Date().timeIntervalSince(t0),
+                                        params: plan.paramsJSON, inputs: paths.json))
+            executions.append(ExecutionRecord(node: plan.node.id, item: item.stem, key: key, status: "ran",
+                                              reason: item.reasons.joined(separator: "; "), duration: Date().timeIntervalSince(t0)))
+            ran += 1
+            if records.count >= 512 {
+                try workspace.index.commit(results: records, executions: executions, runID: runID)
+                records = []; executions = []
+                reporter.progress(plan.node.id, done: ran, total: toRun, message: nil)
+            }
+        }
+        try workspace.index.commit(results: records, executions: executions, runID: runID)
+        return NodeSummary(node: plan.node.id, stage: plan.node.descriptor.name, status: ran > 0 ? "ran" : "cached",
+                           ran: ran, cached: plan.items.count - ran, failed: 0, seconds: 0, outputs: outputs)
+    }
+
+    // MARK: - Map
+
+    func runMap(_ plan: NodePlan) async throws -> NodeSummary {
+        let node = plan.node
+        guard let impl = catalog.implementations[node.descriptor.name] else {
+            throw SegflowError.internal("no implementation for stage type \(node.descriptor.name)")
+        }
+        var outputs: [String: FileTree] = Dictionary(uniqueKeysWithValues: node.descriptor.outputs.map { ($0.name, FileTree()) })
+        for item in plan.items where item.status == .cached {
+            for (port, tree) in item.outputs { outputs[port, default: FileTree()].files.merge(tree.files) { a, _ in a } }
+        }
+        let toRun = plan.items.filter { $0.status == .run }
+        let chunkSize = node.descriptor.plugin != nil ? max(1, toRun.count) : Self.nativeChunk
+        let wholePorts = plan.inputTrees.keys.filter { node.descriptor.input($0)?.type.isItemSet != true }
+        var ran = 0, failed = 0
+        var failures: [String] = []
+        for chunkStart in stride(from: 0, to: toRun.count, by: chunkSize) {
+            if cancellation.isCancelled { throw SegflowError.cancelled }
+            let chunk = Array(toRun[chunkStart..<min(toRun.count, chunkStart + chunkSize)])
+            var inputs: [String: [String: Digest]] = [:]
+            for port in wholePorts { inputs[port] = plan.inputTrees[port]!.files }
+            for item in chunk { for (port, files) in item.inputs { inputs[port, default: [:]].merge(files) { a, _ in a } } }
+            let t0 = Date()
+            let (produced, outcome) = try await call(impl, plan: plan, items: chunk.map(\.stem), inputs: inputs,
+                                                     done: ran, total: toRun.count)
+            let perItem = Date().timeIntervalSince(t0) / Double(chunk.count)
+            var records: [ResultRecord] = []
+            var executions: [ExecutionRecord] = []
+            let wholeRecord = wholePorts.map { ($0, plan.inputTrees[$0]!.digest.hex) }
+            for item in chunk {
+                if let why = outcome.itemFailures[item.stem] {
+                    executions.append(ExecutionRecord(node: node.id, item: item.stem, key: item.key, status: "failed",
+                                                      reason: item.reasons.joined(separator: "; "), duration: perItem, error: why))
+                    failed += 1; failures.append("\(item.stem): \(why)")
+                    continue
+                }
+                var itemOutputs: [String: FileTree] = [:]
+                for port in node.descriptor.outputs {
+                    let files = produced[port.name]?.filter { FileTree.stem(of: $0.key) == item.stem } ?? [:]
+                    guard !files.isEmpty else {
+                        throw SegflowError.stageFailed(node: node.id, item: item.stem,
+                                                       message: "the stage wrote no '\(port.name)' output for this item")
+                    }
+                    itemOutputs[port.name] = FileTree(files)
+                    outputs[port.name, default: FileTree()].files.merge(files) { _, b in b }
+                }
+                var inputsRecord: [String: String] = Dictionary(uniqueKeysWithValues: wholeRecord)
+                for (port, files) in item.inputs { inputsRecord[port] = files.values.first!.hex }
+                records.append(ResultRecord(key: item.key!, node: node.id, stage: node.descriptor.name, item: item.stem,
+                                            outputs: itemOutputs, runID: runID, duration: perItem, params: plan.paramsJSON,
+                                            inputs: CanonicalValue.map(inputsRecord.mapValues { .string($0) }).json))
+                executions.append(ExecutionRecord(node: node.id, item: item.stem, key: item.key, status: "ran",
+                                                  reason: item.reasons.joined(separator: "; "), duration: perItem))
+                ran += 1
+            }
+            try workspace.index.commit(results: records, executions: executions, runID: runID)
+        }
+        if failed > 0 {
+            reporter.note("\(node.id): \(failed) item(s) failed:\n  " + failures.prefix(10).joined(separator: "\n  ")
+                          + (failures.count > 10 ? "\n  ..." : ""))
+        }
+        return NodeSummary(node: node.id, stage: node.descriptor.name, status: failed > 0 ? "partial" : ran > 0 ? "ran" : "cached",
+                           ran: ran, cached: plan.items.count - toRun.count, failed: failed, seconds: 0, outputs: outputs)
+    }
+
+    // MARK: - Reduce
+
+    func runReduce(_ plan: NodePlan) async throws -> NodeSummary {
+        let node = plan.node
+        if plan.status == .cached {
+            return NodeSummary(node: node.id, stage: node.descriptor.name, status: "cached", ran: 0, cached: 1, failed: 0,
+                               seconds: 0, outputs: plan.outputs.compactMapValues(\.tree))
+        }
+        guard let impl = catalog.implementations[node.descriptor.name] else {
+            throw SegflowError.internal("no implementation for stage type \(node.descriptor.name)")
+        }
+        let items = Set(plan.inputTrees.flatMap { port, tree in
+            node.descriptor.input(port)?.type.isItemSet == true ? tree.files.keys.map(FileTree.stem(of:)) : []
+        }).sorted()
+        let t0 = Date()
+        let (produced, outcome) = try await call(impl, plan: plan, items: items, inputs: plan.inputTrees.mapValues(\.files), done: 0, total: 1)
+        var outputs: [String: FileTree] = [:]
+        for port in node.descriptor.outputs {
+            guard let files = produced[port.name], !files.isEmpty else {
+                throw SegflowError.stageFailed(node: node.id, item: nil, message: "the stage wrote no '\(port.name)' output")
+            }
+            outputs[port.name] = FileTree(files)
+        }
+        let inputsRecord = CanonicalValue.map(plan.inputTrees.mapValues { .string($0.digest.hex) }).json
+        let duration = Date().timeIntervalSince(t0)
+        try workspace.index.commit(
+            results: [ResultRecord(key: plan.key!, node: node.id, stage: node.descriptor.name, item: nil, outputs: outputs,
+                                   runID: runID, duration: duration, params: plan.paramsJSON, inputs: inputsRecord)],
+            executions: [ExecutionRecord(node: node.id, item: nil, key: plan.key, status: "ran",
+                                         reason: plan.reasons.joined(separator: "; "), duration: duration)],
+            runID: runID)
+        _ = outcome
+        return NodeSummary(node: node.id, stage: node.descriptor.name, status: "ran", ran: 1, cached: 0, failed: 0,
+                           seconds: 0, outputs: outputs)
+    }
+
+    // MARK: - One call
+
+    /// Verifies the inputs, runs the stage in a scratch folder and moves its outputs into the store.
+    /// Nothing is committed here: a failure leaves only scratch files, which are removed.
+    func call(_ impl: any StageImplementation, plan: NodePlan, items: [String], inputs: [String: [String: Digest]],
+              done: Int, total: Int) async throws -> ([String: [String: Digest]], StageOutcome) {
+        let node = plan.node
+        var paths: [String: [String: String]] = [:]
+        for (port, files) in inputs {
+            for (name, d) in files {
+                // Re-verify before trusting: a corrupt object must never reach a stage.
+                let p = workspace.objects.path(of: d)
+                guard workspace.objects.isIntact(d) else { throw CorruptObject(digest: d, path: p) }
+                paths[port, default: [:]][name] = p
+            }
+        }
+        let scratch = try workspace.scratch(node.id)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try FileManager.default.createDirectory(atPath: workspace.logsDirectory, withIntermediateDirectories: true)
+        let reporter = self.reporter, cancellation = self.cancellation, id = node.id
+        let stageCall = StageCall(
+            node: node.id, descriptor: node.descriptor, params: node.params, classes: classes, items: items,
+            inputs: paths, outputDirectory: scratch + "/out", threads: threads,
+            logPath: workspace.logsDirectory + "/run\(runID)-\(node.id).log",
+            progress: { d, t, m in reporter.progress(id, done: done + d, total: max(total, done + t), message: m) },
+            isCancelled: { cancellation.isCancelled })
+        try FileManager.default.createDirectory(atPath: stageCall.outputDirectory, withIntermediateDirectories: true)
+        let outcome = try await impl.run(stageCall)
+        if cancellation.isCancelled { throw SegflowError.cancelled }
+        var produced: [String: [String: Digest]] = [:]
+        let fm = FileManager.default
+        for port in node.descriptor.outputs {
+            let dir = stageCall.outputDirectory + "/" + port.name
+            for name in ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted() {
+                produced[port.name, default: [:]][name] = try workspace.objects.ingest(movingFile: dir + "/" + name)
+            }
+        }
+        return (produced, outcome)
+    }
+
+    // MARK: - Run record
+
+    /// Stores each output tree as an object (for gc, diff, links) and records the node in the run.
+    func recordNode(_ plan: NodePlan, _ s: NodeSummary) throws {
+        let metrics = try s.outputs.values.flatMap { $0.files }.first { $0.key == "metrics.json" }
+            .map { String(decoding: try workspace.objects.read($0.value), as: UTF8.self) }
+        let ports = s.outputs.isEmpty ? plan.node.descriptor.outputs.map(\.name) : s.outputs.keys.sorted()
+        for port in ports {
+            var treeDigest: Digest? = nil
+            if let tree = s.outputs[port] {
+                treeDigest = try workspace.objects.ingest(data: TreeCodec.manifest(tree))
+            }
+            try workspace.index.recordRunNode(runID, RunNodeRecord(
+                node: s.node, stage: s.stage, port: port, tree: treeDigest, status: s.status, ran: s.ran, cached: s.cached,
+                failed: s.failed, duration: s.seconds, params: plan.paramsJSON, metrics: metrics))
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import SegflowCore
+import SegflowGraph
+import SegflowStages
+
+/// Cached or run: the decision for one work unit.
+public enum WorkStatus: String, Sendable, Codable {
+    case cached, run
+}
+
+/// One item of a map or source node.
+public struct ItemPlan: Sendable {
+    public var stem: String
+    public var key: Digest?
+    public var status: WorkStatus
+    public var reasons: [String]
+    /// This item's files per output port, when cached (or, for sources, known by hashing).
+    public var outputs: [String: FileTree]
+    /// For sources: the files to import (port, name, path).
+    public var sourceFiles: [SourceFile] = []
+    /// Input files this item reads: port -> file name -> digest.
+    public var inputs: [String: [String: Digest]] = [:]
+}
+
+/// The value of an output port as the plan sees it.
+public enum PortValue: Sendable {
+    case known(FileTree)
+    /// Will be computed; the stems it will hold when known (map stages keep their input's stems).
+    case pending(stems: [String]?)
+
+    var tree: FileTree? { if case .known(let t) = self { return t }; return nil }
+}
+
+/// The plan of one node.
+public struct NodePlan: Sendable {
+    public var node: GraphNode
+    public var status: WorkStatus
+    /// Node-level reasons (reduce nodes, waiting nodes, forced).
+    public var reasons: [String]
+    /// Map and source nodes: one per item. Reduce nodes: empty.
+    public var items: [ItemPlan]
+    /// Reduce: the key; nil while an input is pending.
+    public var key: Digest?
+    /// Outputs when everything is known (all cached), else pending.
+    public var outputs: [String: PortValue]
+    /// True while an input is still pending (its items cannot be keyed yet).
+    public var waiting: Bool
+    /// Whole-input trees and item maps used to build the call.
+    public var inputTrees: [String: FileTree] = [:]
+    /// Canonical JSON of the key params (for lineage and `why`).
+    public var paramsJSON: String = "{}"
+
+    /// Work units: one per item of a map/source node, one per reduce node.
+    public var runCount: Int {
+        if node.descriptor.granularity == .reduce { return status == .run ? 1 : 0 }
+        if waiting { return pendingCount }
+        return items.filter { $0.status == .run }.count
+    }
+    public var cachedCount: Int {
+        if node.descriptor.granularity == .reduce { return status == .cached ? 1 : 0 }
+        return items.filter { $0.status == .cached }.count
+    }
+    var pendingCount: Int = 0
+}
+
+/// The whole plan: every node, in topological order.
+public struct Plan: Sendable {
+    public var pipeline: String
+    public var nodes: [NodePlan]
+    public var runCount: Int { nodes.reduce(0) { $0 + $1.runCount } }
+    public var cachedCount: Int { nodes.reduce(0) { $0 + $1.cachedCount } }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import SegflowCore
+import SegflowGraph
+import SegflowSpec
+import SegflowStages
+
+/// What every command opens: the cache and the stage catalog (built-ins + plugins).
+public struct Session: Sendable {
+    public let engine: Engine
+
+    public init(cache: String?, near directory: String? = nil) throws {
+        let workspace = try Workspace(root: cache ?? Workspace.defaultRoot())
+        let catalog = try StageCatalog.standard(pluginRoots: StageCatalog.defaultPluginRoots(near: directory))
+        engine = Engine(workspace: workspace, catalog: catalog)
+    }
+
+    public var workspace: Workspace { engine.workspace }
+    public var catalog: StageCatalog { engine.catalog }
+
+    /// Loads and validates a pipeline, all errors at once.
+    public static func loadGraph(path: String, params: [String: String], cache: String?) throws -> (Session, PipelineGraph) {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SegflowError.user("no pipeline file at \(path)", hint: "pass the path of a pipeline YAML, e.g. pipelines/quickstart.yaml")
+        }
+        let spec = try PipelineSpec.load(path: path, overrides: params)
+        let session = try Session(cache: cache, near: spec.baseDirectory)
+        return (session, try PipelineGraph(spec: spec, registry: session.catalog.registry))
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import SegflowCore
+import SegflowStore
+
+/// A cache root: objects, index, results links, logs, scratch.
+public final class Workspace: @unchecked Sendable {
+    public let root: String
+    public let objects: ObjectStore
+    public let index: Index
+
+    /// Opens (creating) the cache at `root`. Keys never depend on this path.
+    public init(root: String) throws {
+        let abs = root.hasPrefix("/") ? root : FileManager.default.currentDirectoryPath + "/" + root
+        self.root = URL(fileURLWithPath: abs).standardized.path
+        do {
+            try FileManager.default.createDirectory(atPath: self.root, withIntermediateDirectories: true)
+        } catch {
+            throw SegflowError.user("cannot create the cache folder \(self.root): \(error.localizedDescription)",
+                                    hint: "pass --cache DIR or set SEGFLOW_CACHE to a writable folder")
+        }
+        objects = try ObjectStore(root: self.root)
+        index = try Index(path: self.root + "/index.sqlite")
+    }
+
+    /// The default cache: $SEGFLOW_CACHE, else ./cache.
+    public static func defaultRoot(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        environment["SEGFLOW_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? "cache"
+    }
+
+    public var resultsDirectory: String { root + "/results" }
+    public var logsDirectory: String { root + "/logs" }
+
+    /// A fresh scratch folder under the cache (same filesystem, so outputs move into objects/).
+    public func scratch(_ label: String) throws -> String {
+        let dir = objects.tmpDirectory + "/\(label)-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import SegflowCore
+
+/// The digest of everything that determines a node's (or one item's) output.
+///
+/// key = H("segflow.key.v1", stageType, stageVersion, implementationFingerprint,
+///         canonical(params with defaults filled), classes, inputs...)
+/// `file` params enter by content digest (paths never do); `directory` params not at all.
+public enum KeyBuilder {
+    public static let domain = "segflow.key.v1"
+
+    /// The part of a key shared by every item of a node: type, version, implementation, params, classes.
+    /// Copy it and append the item's inputs (`HashEncoder` is a value type).
+    public static func nodePrefix(descriptor: StageDescriptor, params: [String: CanonicalValue],
+                                  classes: CanonicalValue, fileDigests: [String: Digest]) -> HashEncoder {
+        var e = HashEncoder(domain: domain)
+        e.append(string: descriptor.name)
+        e.append(int: Int64(descriptor.version))
+        if let fp = descriptor.implementationFingerprint { e.append(digest: fp) } else { e.appendNull() }
+        e.append(value: .map(keyParams(descriptor: descriptor, params: params, fileDigests: fileDigests)))
+        e.append(value: classes)
+        return e
+    }
+
+    /// Params as they enter keys: file params by content, directory params left out.
+    public static func keyParams(descriptor: StageDescriptor, params: [String: CanonicalValue],
+                                 fileDigests: [String: Digest]) -> [String: CanonicalValue] {
+        var out: [String: CanonicalValue] = [:]
+        for (k, v) in params {
+            switch descriptor.param(k)?.type {
+            case .directory?: continue
+            case .file?: out[k] = fileDigests[k].map { .digest($0) } ?? v
+            default: out[k] = v
+            }
+        }
+        return out
+    }
+
+    /// A map item's key: prefix + whole inputs (by tree digest) + this item's input digests + its stem.
+    public static func itemKey(prefix: HashEncoder, wholeInputs: [(port: String, tree: Digest)],
+                               itemInputs: [(port: String, file: String, digest: Digest)], stem: String) -> Digest {
+        var e = prefix
+        e.append(string: "item")
+        e.append(string: stem)
+        for w in wholeInputs { e.append(string: w.port); e.append(digest: w.tree) }
+        for i in itemInputs { e.append(string: i.port); e.append(string: i.file); e.append(digest: i.digest) }
+        return e.finalize()
+    }
+
+    /// A reduce node's key: prefix + the Merkle root of each input port.
+    public static func reduceKey(prefix: HashEncoder, inputs: [(port: String, tree: Digest)]) -> Digest {
+        var e = prefix
+        e.append(string: "reduce")
+        for i in inputs { e.append(string: i.port); e.append(digest: i.tree) }
+        return e.finalize()
+    }
+}
+
+/// The files of one port value: file name -> content digest. Its digest is the Merkle root.
+public struct FileTree: Sendable, Hashable {
+    public var files: [String: Digest]
+    public init(_ files: [String: Digest] = [:]) { self.files = files }
+
+    /// H("segflow.tree.v1", sorted (name, digest) pairs).
+    public var digest: Digest {
+        var e = HashEncoder(domain: "segflow.tree.v1")
+        e.append(int: Int64(files.count))
+        for name in files.keys.sorted() { e.append(string: name); e.append(digest: files[name]!) }
+        return e.finalize()
+    }
+
+    /// Item stem of a file name: the name without its last extension.
+    public static func stem(of file: String) -> String {
+        guard let dot = file.lastIndex(of: "."), dot != file.startIndex else { return file }
+        return String(file[..<dot])
+    }
+
+    /// stem -> file name, for item sets.
+    public var byStem: [String: String] {
+        var m: [String: String] = [:]
+        for f in files.keys { m[FileTree.stem(of: f)] = f }
+        return m
+    }
+}

@@ -1,1 +1,0 @@
-// SegflowGraph: see ARCHITECTURE.md

@@ -1,1 +1,0 @@
-// SegflowImaging: see ARCHITECTURE.md

@@ -1,1 +1,0 @@
-// SegflowSpec: see ARCHITECTURE.md

@@ -1,1 +1,0 @@
-// SegflowStages: see ARCHITECTURE.md

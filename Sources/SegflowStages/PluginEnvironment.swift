@@ -1,0 +1,67 @@
+import Foundation
+import SegflowCore
+
+/// One virtual environment per plugin, keyed by the digest of its pinned requirements, in a folder
+/// shared by every checkout and cache: `$SEGFLOW_ENV_DIR` or `~/.cache/segflow/envs/<name>-<digest>`.
+public struct PluginEnvironment: Sendable {
+    public let plugin: Plugin
+
+    public init(plugin: Plugin) { self.plugin = plugin }
+
+    public static var root: String {
+        let env = ProcessInfo.processInfo.environment
+        if let d = env["SEGFLOW_ENV_DIR"], !d.isEmpty { return d }
+        return (env["HOME"] ?? NSHomeDirectory()) + "/.cache/segflow/envs"
+    }
+
+    /// The venv folder, or nil when the plugin runs on the system python.
+    public var path: String? {
+        plugin.requirementsDigest.map { "\(Self.root)/\(plugin.name)-\($0.hex.prefix(16))" }
+    }
+
+    public var python: String {
+        if let p = path { return p + "/bin/python" }
+        return ProcessInfo.processInfo.environment["SEGFLOW_PYTHON"] ?? "/usr/bin/env"
+    }
+
+    public var isReady: Bool {
+        guard let p = path else { return true }
+        return FileManager.default.fileExists(atPath: p + "/.segflow-complete")
+    }
+
+    /// Creates the venv if missing, printing pip's progress to stderr. Safe against a concurrent creator:
+    /// it builds in a temporary folder, then renames.
+    public func ensure(log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws {
+        guard let target = path, !isReady, let req = plugin.requirements else { return }
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: Self.root, withIntermediateDirectories: true)
+        let lockPath = target + ".lock"
+        let fd = open(lockPath, O_CREAT | O_RDWR, 0o644)
+        defer { if fd >= 0 { flock(fd, LOCK_UN); close(fd) } }
+        if fd >= 0 { flock(fd, LOCK_EX) }
+        if isReady { return }
+        try? fm.removeItem(atPath: target)
+        let python = ProcessInfo.processInfo.environment["SEGFLOW_PYTHON"] ?? "python3"
+        log("creating the \(plugin.name) plugin environment in \(target) (one time; PyTorch is about 3 GB)")
+        try Self.shell([python, "-m", "venv", target], log: log)
+        try Self.shell([target + "/bin/pip", "install", "--disable-pip-version-check", "--progress-bar", "off",
+                        "-r", plugin.directory + "/" + req], log: log)
+        fm.createFile(atPath: target + "/.segflow-complete", contents: Data())
+        log("plugin environment ready: \(target)")
+    }
+
+    static func shell(_ argv: [String], log: (String) -> Void) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = argv
+        p.standardInput = FileHandle.nullDevice
+        do { try p.run() } catch {
+            throw SegflowError.user("cannot run \(argv[0]): \(error.localizedDescription)", hint: "install python3 and python3-venv")
+        }
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw SegflowError.user("\(argv.joined(separator: " ")) failed with status \(p.terminationStatus)",
+                                    hint: "see the output above; check network access to PyPI")
+        }
+    }
+}

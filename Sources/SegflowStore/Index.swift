@@ -1,0 +1,204 @@
+import Foundation
+import GRDB
+import SegflowCore
+import SegflowGraph
+
+/// A cached result: the outputs one key produced.
+public struct ResultRecord: Sendable {
+    public var key: Digest
+    public var node: String
+    public var stage: String
+    /// The item stem for map stages; nil for a whole node.
+    public var item: String?
+    public var outputs: [String: FileTree]
+    public var runID: Int64
+    public var duration: Double
+    /// Canonical JSON of the key's params and inputs, for `lineage` and `why`.
+    public var params: String
+    public var inputs: String
+
+    public init(key: Digest, node: String, stage: String, item: String?, outputs: [String: FileTree],
+                runID: Int64, duration: Double, params: String, inputs: String) {
+        self.key = key; self.node = node; self.stage = stage; self.item = item; self.outputs = outputs
+        self.runID = runID; self.duration = duration; self.params = params; self.inputs = inputs
+    }
+}
+
+/// What was last recorded of an input file: if size, mtime and inode match, its digest is still good.
+public struct Fingerprint: Sendable, Hashable {
+    public var size: Int64
+    public var mtimeNanos: Int64
+    public var inode: Int64
+    public var digest: Digest
+    public init(size: Int64, mtimeNanos: Int64, inode: Int64, digest: Digest) {
+        self.size = size; self.mtimeNanos = mtimeNanos; self.inode = inode; self.digest = digest
+    }
+}
+
+/// One item or node execution in a run (ran or failed; cache hits are counted per node).
+public struct ExecutionRecord: Sendable {
+    public var node: String
+    public var item: String?
+    public var key: Digest?
+    public var status: String
+    public var reason: String
+    public var duration: Double
+    public var error: String?
+    public init(node: String, item: String?, key: Digest?, status: String, reason: String, duration: Double, error: String? = nil) {
+        self.node = node; self.item = item; self.key = key; self.status = status; self.reason = reason
+        self.duration = duration; self.error = error
+    }
+}
+
+/// The SQLite index (GRDB, WAL, busy timeout, migrations). Only the coordinating process writes it.
+public final class Index: @unchecked Sendable {
+    public let db: DatabaseWriter
+
+    /// Opens (and migrates) `path`; `nil` gives an in-memory index for tests.
+    public init(path: String?) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        do {
+            if let path {
+                db = try DatabasePool(path: path, configuration: config)
+            } else {
+                db = try DatabaseQueue(configuration: config)
+            }
+            try Self.migrator.migrate(db)
+        } catch let e as DatabaseError {
+            throw SegflowError.user("cannot open the cache index \(path ?? ":memory:"): \(e.message ?? "\(e)")",
+                                    hint: "another segflow may hold it, or it is damaged: move the cache folder aside and run again")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+            CREATE TABLE results (key TEXT PRIMARY KEY, node TEXT NOT NULL, stage TEXT NOT NULL, item TEXT,
+              outputs TEXT NOT NULL, run_id INTEGER NOT NULL, created REAL NOT NULL, duration REAL NOT NULL,
+              params TEXT NOT NULL, inputs TEXT NOT NULL);
+            CREATE INDEX results_node_item ON results(node, item, run_id);
+            CREATE TABLE result_files (digest TEXT NOT NULL, key TEXT NOT NULL);
+            CREATE INDEX result_files_digest ON result_files(digest);
+            CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, file TEXT NOT NULL DEFAULT '', command TEXT NOT NULL,
+              started REAL NOT NULL, finished REAL, status TEXT NOT NULL, ran INTEGER DEFAULT 0,
+              cached INTEGER DEFAULT 0, failed INTEGER DEFAULT 0);
+            CREATE TABLE run_nodes (run_id INTEGER NOT NULL, node TEXT NOT NULL, stage TEXT NOT NULL, port TEXT NOT NULL,
+              tree TEXT, status TEXT NOT NULL, ran INTEGER NOT NULL, cached INTEGER NOT NULL, failed INTEGER NOT NULL,
+              duration REAL NOT NULL, params TEXT NOT NULL DEFAULT '{}', metrics TEXT,
+              PRIMARY KEY (run_id, node, port));
+            CREATE TABLE executions (run_id INTEGER NOT NULL, node TEXT NOT NULL, item TEXT, key TEXT, status TEXT NOT NULL,
+              reason TEXT NOT NULL, duration REAL NOT NULL, error TEXT);
+            CREATE INDEX executions_run ON executions(run_id, node);
+            CREATE TABLE fingerprints (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+              inode INTEGER NOT NULL, digest TEXT NOT NULL);
+            """)
+        }
+        return m
+    }
+
+    // MARK: - Results
+
+    /// Looks up many keys at once; missing keys are absent from the answer.
+    public func results(for keys: [Digest]) throws -> [Digest: ResultRecord] {
+        guard !keys.isEmpty else { return [:] }
+        return try db.read { db in
+            var out: [Digest: ResultRecord] = [:]
+            out.reserveCapacity(keys.count)
+            let stmt = try db.cachedStatement(sql: "SELECT node, stage, item, outputs, run_id, duration, params, inputs FROM results WHERE key = ?")
+            for k in keys {
+                if let row = try Row.fetchOne(stmt, arguments: [k.hex]) {
+                    out[k] = ResultRecord(key: k, node: row[0], stage: row[1], item: row[2],
+                                          outputs: TreeCodec.decode(row[3]), runID: row[4], duration: row[5],
+                                          params: row[6], inputs: row[7])
+                }
+            }
+            return out
+        }
+    }
+
+    /// The most recent result of a node's item (or of the node, item nil): what `why` compares against.
+    public func latestResult(node: String, item: String?) throws -> ResultRecord? {
+        try db.read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT key, stage, outputs, run_id, duration, params, inputs FROM results
+                WHERE node = ? AND item IS ? ORDER BY run_id DESC, created DESC LIMIT 1
+                """, arguments: [node, item])
+            return row.flatMap { row in
+                Digest(hex: row[0]).map {
+                    ResultRecord(key: $0, node: node, stage: row[1], item: item, outputs: TreeCodec.decode(row[2]),
+                                 runID: row[3], duration: row[4], params: row[5], inputs: row[6])
+                }
+            }
+        }
+    }
+
+    /// Results producing a digest (for lineage).
+    public func results(producing d: Digest) throws -> [ResultRecord] {
+        let keys = try db.read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT key FROM result_files WHERE digest = ?", arguments: [d.hex])
+        }
+        return try results(for: keys.compactMap(Digest.init(hex:))).values.sorted { $0.runID > $1.runID }
+    }
+
+    /// Commits results and execution records in ONE transaction, after their objects are in the store.
+    public func commit(results: [ResultRecord], executions: [ExecutionRecord], runID: Int64) throws {
+        try db.write { db in
+            let now = Date().timeIntervalSince1970
+            for r in results {
+                try db.execute(sql: """
+                    INSERT OR REPLACE INTO results (key, node, stage, item, outputs, run_id, created, duration, params, inputs)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [r.key.hex, r.node, r.stage, r.item, TreeCodec.encode(r.outputs), r.runID, now,
+                                     r.duration, r.params, r.inputs])
+                try db.execute(sql: "DELETE FROM result_files WHERE key = ?", arguments: [r.key.hex])
+                for tree in r.outputs.values {
+                    for d in Set(tree.files.values) {
+                        try db.execute(sql: "INSERT INTO result_files (digest, key) VALUES (?, ?)", arguments: [d.hex, r.key.hex])
+                    }
+                }
+            }
+            for e in executions {
+                try db.execute(sql: "INSERT INTO executions (run_id, node, item, key, status, reason, duration, error) VALUES (?,?,?,?,?,?,?,?)",
+                               arguments: [runID, e.node, e.item, e.key?.hex, e.status, e.reason, e.duration, e.error])
+            }
+        }
+    }
+
+    /// Forgets results whose outputs include a digest (a corrupt object), so they are recomputed.
+    public func forgetResults(producing d: Digest) throws {
+        try db.write { db in
+            let keys = try String.fetchAll(db, sql: "SELECT key FROM result_files WHERE digest = ?", arguments: [d.hex])
+            for k in keys {
+                try db.execute(sql: "DELETE FROM results WHERE key = ?", arguments: [k])
+                try db.execute(sql: "DELETE FROM result_files WHERE key = ?", arguments: [k])
+            }
+        }
+    }
+
+    // MARK: - Fingerprints
+
+    /// Every fingerprint whose path starts with a folder prefix.
+    public func fingerprints(under prefix: String) throws -> [String: Fingerprint] {
+        try db.read { db in
+            var out: [String: Fingerprint] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT path, size, mtime_ns, inode, digest FROM fingerprints WHERE path >= ? AND path < ?",
+                                           arguments: [prefix, prefix + "\u{10FFFF}"])
+            while let row = try rows.next() {
+                if let d = Digest(hex: row[4]) {
+                    out[row[0]] = Fingerprint(size: row[1], mtimeNanos: row[2], inode: row[3], digest: d)
+                }
+            }
+            return out
+        }
+    }
+
+    public func saveFingerprints(_ fps: [String: Fingerprint]) throws {
+        guard !fps.isEmpty else { return }
+        try db.write { db in
+            let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO fingerprints (path, size, mtime_ns, inode, digest) VALUES (?,?,?,?,?)")
+            for (p, f) in fps { try stmt.execute(arguments: [p, f.size, f.mtimeNanos, f.inode, f.digest.hex]) }
+        }
+    }
+}

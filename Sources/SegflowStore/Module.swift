@@ -1,1 +1,0 @@
-// SegflowStore: see ARCHITECTURE.md

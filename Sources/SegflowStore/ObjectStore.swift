@@ -1,0 +1,106 @@
+import Foundation
+import SegflowCore
+
+/// The content-addressed store: `objects/ab/cdef...`, written once, read-only after.
+public struct ObjectStore: Sendable {
+    public let root: String
+    public var objectsDirectory: String { root + "/objects" }
+    public var tmpDirectory: String { root + "/tmp" }
+
+    public init(root: String) throws {
+        self.root = root
+        let fm = FileManager.default
+        for d in [objectsDirectory, tmpDirectory] {
+            try fm.createDirectory(atPath: d, withIntermediateDirectories: true)
+        }
+    }
+
+    public func path(of d: Digest) -> String {
+        let hex = d.hex
+        return "\(objectsDirectory)/\(hex.prefix(2))/\(hex.dropFirst(2))"
+    }
+
+    /// Whether the object file exists (a cheap stat; `verify` re-hashes).
+    public func contains(_ d: Digest) -> Bool {
+        var st = stat()
+        return stat(path(of: d), &st) == 0
+    }
+
+    /// Re-hashes an object; false if it is missing or its bytes do not match its name.
+    public func isIntact(_ d: Digest) -> Bool {
+        guard contains(d), let actual = try? Digest.ofFile(at: path(of: d)) else { return false }
+        return actual == d
+    }
+
+    /// Removes an object (corrupt, or garbage).
+    public func evict(_ d: Digest) {
+        let p = path(of: d)
+        chmod(p, 0o644)
+        unlink(p)
+    }
+
+    /// Adds a file by moving it in (it must be on the same filesystem, e.g. under `tmp/`).
+    /// Hash, fsync, rename: a crash leaves either no object or a complete one.
+    @discardableResult
+    public func ingest(movingFile source: String) throws -> Digest {
+        let d = try Digest.ofFile(at: source)
+        let dest = path(of: d)
+        if contains(d) { unlink(source); return d }
+        try fsyncFile(source)
+        try FileManager.default.createDirectory(atPath: (dest as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        chmod(source, 0o444)
+        if rename(source, dest) != 0 {
+            throw SegflowError.internal("cannot move \(source) into the store: \(String(cString: strerror(errno)))")
+        }
+        return d
+    }
+
+    /// Adds a copy of a file that stays where it is (dataset imports).
+    @discardableResult
+    public func ingest(copyingFile source: String, knownDigest: Digest? = nil) throws -> Digest {
+        if let k = knownDigest, contains(k) { return k }
+        let tmp = tmpDirectory + "/ingest-\(UUID().uuidString)"
+        do { try FileManager.default.copyItem(atPath: source, toPath: tmp) } catch {
+            throw SegflowError.user("cannot read \(source): \(error.localizedDescription)", hint: "check the file exists and is readable")
+        }
+        return try ingest(movingFile: tmp)
+    }
+
+    /// Adds bytes.
+    @discardableResult
+    public func ingest(data: Data) throws -> Digest {
+        let d = Digest.of(data)
+        if contains(d) { return d }
+        let tmp = tmpDirectory + "/ingest-\(UUID().uuidString)"
+        guard FileManager.default.createFile(atPath: tmp, contents: data) else {
+            throw SegflowError.internal("cannot write \(tmp)")
+        }
+        return try ingest(movingFile: tmp)
+    }
+
+    public func read(_ d: Digest) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: path(of: d)) else {
+            throw SegflowError.internal("object \(d.short) is missing from the store")
+        }
+        return data
+    }
+
+    /// Every object digest on disk (for gc and verify).
+    public func allObjects() -> [Digest] {
+        var out: [Digest] = []
+        let fm = FileManager.default
+        for prefix in (try? fm.contentsOfDirectory(atPath: objectsDirectory)) ?? [] where prefix.count == 2 {
+            for rest in (try? fm.contentsOfDirectory(atPath: objectsDirectory + "/" + prefix)) ?? [] {
+                if let d = Digest(hex: prefix + rest) { out.append(d) }
+            }
+        }
+        return out
+    }
+
+    private func fsyncFile(_ path: String) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw SegflowError.internal("cannot open \(path) to fsync") }
+        defer { close(fd) }
+        fsync(fd)
+    }
+}

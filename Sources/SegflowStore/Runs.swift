@@ -1,0 +1,140 @@
+import Foundation
+import GRDB
+import SegflowCore
+import SegflowGraph
+
+/// A run as the index remembers it.
+public struct RunRecord: Sendable {
+    public var id: Int64
+    public var pipeline: String
+    /// The pipeline file, absolute.
+    public var file: String
+    public var command: String
+    public var started: Date
+    public var finished: Date?
+    public var status: String
+    public var ran: Int
+    public var cached: Int
+    public var failed: Int
+}
+
+/// One node port of a run: its tree, status and counts.
+public struct RunNodeRecord: Sendable {
+    public var node: String
+    public var stage: String
+    public var port: String
+    public var tree: Digest?
+    public var status: String
+    public var ran: Int
+    public var cached: Int
+    public var failed: Int
+    public var duration: Double
+    public var params: String
+    public var metrics: String?
+    public init(node: String, stage: String, port: String, tree: Digest?, status: String, ran: Int, cached: Int,
+                failed: Int, duration: Double, params: String, metrics: String?) {
+        self.node = node; self.stage = stage; self.port = port; self.tree = tree; self.status = status
+        self.ran = ran; self.cached = cached; self.failed = failed; self.duration = duration
+        self.params = params; self.metrics = metrics
+    }
+}
+
+extension Index {
+    public func beginRun(pipeline: String, file: String, command: String) throws -> Int64 {
+        try db.write { db in
+            try db.execute(sql: "INSERT INTO runs (pipeline, file, command, started, status) VALUES (?, ?, ?, ?, 'running')",
+                           arguments: [pipeline, file, command, Date().timeIntervalSince1970])
+            return db.lastInsertedRowID
+        }
+    }
+
+    public func finishRun(_ id: Int64, status: String, ran: Int, cached: Int, failed: Int) throws {
+        try db.write { db in
+            try db.execute(sql: "UPDATE runs SET finished = ?, status = ?, ran = ?, cached = ?, failed = ? WHERE id = ?",
+                           arguments: [Date().timeIntervalSince1970, status, ran, cached, failed, id])
+        }
+    }
+
+    public func recordRunNode(_ runID: Int64, _ r: RunNodeRecord) throws {
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO run_nodes (run_id, node, stage, port, tree, status, ran, cached, failed, duration, params, metrics)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+                """, arguments: [runID, r.node, r.stage, r.port, r.tree?.hex, r.status, r.ran, r.cached, r.failed,
+                                 r.duration, r.params, r.metrics])
+        }
+    }
+
+    public func runs(pipeline: String? = nil, limit: Int = 20) throws -> [RunRecord] {
+        try db.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT id, pipeline, command, started, finished, status, ran, cached, failed, file FROM runs
+                \(pipeline == nil ? "" : "WHERE pipeline = ?") ORDER BY id DESC LIMIT \(limit)
+                """, arguments: pipeline.map { [$0] } ?? [])
+            return rows.map { row in
+                RunRecord(id: row[0], pipeline: row[1], file: row[9], command: row[2], started: Date(timeIntervalSince1970: row[3]),
+                          finished: (row[4] as Double?).map { Date(timeIntervalSince1970: $0) }, status: row[5],
+                          ran: row[6], cached: row[7], failed: row[8])
+            }
+        }
+    }
+
+    public func runNodes(_ runID: Int64) throws -> [RunNodeRecord] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT node, stage, port, tree, status, ran, cached, failed, duration, params, metrics FROM run_nodes WHERE run_id = ? ORDER BY rowid",
+                             arguments: [runID]).map { row in
+                RunNodeRecord(node: row[0], stage: row[1], port: row[2], tree: (row[3] as String?).flatMap(Digest.init(hex:)),
+                              status: row[4], ran: row[5], cached: row[6], failed: row[7], duration: row[8],
+                              params: row[9], metrics: row[10])
+            }
+        }
+    }
+
+    public func executions(run runID: Int64, node: String? = nil) throws -> [ExecutionRecord] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT node, item, key, status, reason, duration, error FROM executions WHERE run_id = ? \(node == nil ? "" : "AND node = ?") ORDER BY rowid",
+                             arguments: node.map { [runID, $0] } ?? [runID]).map { row in
+                ExecutionRecord(node: row[0], item: row[1], key: (row[2] as String?).flatMap(Digest.init(hex:)),
+                                status: row[3], reason: row[4], duration: row[5], error: row[6])
+            }
+        }
+    }
+
+    /// Tree digests referenced by the latest finished run of each pipeline, and by running ones.
+    public func liveTrees() throws -> [Digest] {
+        try db.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT tree FROM run_nodes WHERE tree IS NOT NULL AND run_id IN
+                  (SELECT MAX(id) FROM runs GROUP BY pipeline UNION SELECT id FROM runs WHERE status = 'running')
+                """).compactMap(Digest.init(hex:))
+        }
+    }
+
+    /// Drops results whose files are not all in `live`; returns how many.
+    public func dropResults(notIn liveKeys: Set<String>) throws -> Int {
+        try db.write { db in
+            let all = try String.fetchAll(db, sql: "SELECT key FROM results")
+            var dropped = 0
+            for k in all where !liveKeys.contains(k) {
+                try db.execute(sql: "DELETE FROM results WHERE key = ?", arguments: [k])
+                try db.execute(sql: "DELETE FROM result_files WHERE key = ?", arguments: [k])
+                dropped += 1
+            }
+            return dropped
+        }
+    }
+
+    /// Keys of results whose outputs are all within a set of digests.
+    public func resultKeys(referencing digests: Set<Digest>) throws -> Set<String> {
+        try db.read { db in
+            var keep = Set<String>()
+            var notAll = Set<String>()
+            let rows = try Row.fetchCursor(db, sql: "SELECT key, digest FROM result_files")
+            while let row = try rows.next() {
+                let k: String = row[0]
+                if let d = Digest(hex: row[1]), digests.contains(d) { keep.insert(k) } else { notAll.insert(k) }
+            }
+            return keep.subtracting(notAll)
+        }
+    }
+}

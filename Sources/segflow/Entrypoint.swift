@@ -1,0 +1,3 @@
+import SegflowCLI
+
+@main struct Entrypoint { static func main() async { await SegflowCommand.main() } }

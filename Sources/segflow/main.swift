@@ -1,2 +1,0 @@
-import SegflowCLI
-await SegflowCommand.main()

@@ -1,0 +1,133 @@
+import Foundation
+import XCTest
+import SegflowCore
+import SegflowGraph
+import SegflowSpec
+import SegflowStages
+@testable import SegflowEngine
+
+/// Incremental behaviour, asserted by counting executions (redun/SwiftPM style).
+final class IncrementalTests: XCTestCase {
+    var dir: String!
+    let counter = ExecutionCounter()
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "segflow-inc-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+        for i in 0..<5 { try Data(repeating: UInt8(i), count: 100 + i).write(to: URL(fileURLWithPath: "\(dir!)/data/img\(i).png")) }
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func catalog() -> StageCatalog {
+        var c = StageCatalog()
+        c.add(source: ImageFolderStage())
+        c.add(SizeLabelStage(counter: counter))
+        c.add(CopyLabelsStage(counter: counter))
+        c.add(CountStage(counter: counter))
+        return c
+    }
+
+    func writePipeline(tag: String = "a", modulo: Int = 1_000_000) throws -> String {
+        let yaml = """
+        version: 1
+        name: inc
+        classes: [a, b]
+        stages:
+          images: {type: imageFolder, params: {images: data}}
+          sizes: {type: sizeLabel, inputs: {images: images.images}, params: {tag: \(tag), modulo: \(modulo)}}
+          copy: {type: copyLabels, inputs: {labels: sizes.labels}}
+          count: {type: countLabels, inputs: {labels: copy.labels}}
+        """
+        let path = dir + "/p.yaml"
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func run(_ path: String, force: Set<String> = []) async throws -> RunSummary {
+        let engine = Engine(workspace: try Workspace(root: dir + "/cache"), catalog: catalog())
+        let graph = try PipelineGraph(spec: try PipelineSpec.load(path: path), registry: engine.catalog.registry)
+        return try await engine.run(graph, options: RunOptions(force: force))
+    }
+
+    func testFirstRunComputesEverythingAndSecondNothing() async throws {
+        let p = try writePipeline()
+        let s1 = try await run(p)
+        XCTAssertEqual(counter.items("sizeLabel").count, 5)
+        XCTAssertEqual(counter.items("copyLabels").count, 5)
+        XCTAssertEqual(counter.calls("countLabels"), 1)
+        XCTAssertEqual(s1.node("count")?.status, "ran")
+        counter.reset()
+        let s2 = try await run(p)
+        XCTAssertEqual(counter.items("sizeLabel"), [])
+        XCTAssertEqual(counter.calls("countLabels"), 0)
+        XCTAssertEqual(s2.ran, 0)
+        XCTAssertEqual(s2.cached, 5 + 5 + 5 + 1)
+    }
+
+    func testParamChangeRerunsNodeAndDependantsThenRevertRerunsNothing() async throws {
+        _ = try await run(try writePipeline(tag: "a"))
+        counter.reset()
+        _ = try await run(try writePipeline(tag: "b"))
+        XCTAssertEqual(counter.items("sizeLabel").count, 5)
+        XCTAssertEqual(counter.items("copyLabels").count, 5)
+        XCTAssertEqual(counter.calls("countLabels"), 1)
+        counter.reset()
+        _ = try await run(try writePipeline(tag: "a"))
+        XCTAssertEqual(counter.items("sizeLabel"), [])
+        XCTAssertEqual(counter.items("copyLabels"), [])
+        XCTAssertEqual(counter.calls("countLabels"), 0)
+    }
+
+    func testReplacingOneImageRerunsOnlyThatItemAndReduces() async throws {
+        let p = try writePipeline()
+        _ = try await run(p)
+        counter.reset()
+        try Data(repeating: 9, count: 321).write(to: URL(fileURLWithPath: "\(dir!)/data/img2.png"))
+        let plan = try Engine(workspace: try Workspace(root: dir + "/cache"), catalog: catalog())
+            .plan(try PipelineGraph(spec: try PipelineSpec.load(path: p), registry: catalog().registry))
+        XCTAssertEqual(plan.nodes.first { $0.node.id == "sizes" }?.items.first { $0.status == .run }?.reasons, ["changed input: images/img2"])
+        _ = try await run(p)
+        XCTAssertEqual(counter.items("sizeLabel"), ["img2"])
+        XCTAssertEqual(counter.items("copyLabels"), ["img2"])
+        XCTAssertEqual(counter.calls("countLabels"), 1)
+    }
+
+    func testIdenticalOutputKeepsDependantsCached() async throws {
+        _ = try await run(try writePipeline(modulo: 1_000_000))
+        counter.reset()
+        // Sizes are 100...104, so modulo 1000 gives the same labels: sizes reruns, copy and count stay cached.
+        let s = try await run(try writePipeline(modulo: 1000))
+        XCTAssertEqual(counter.items("sizeLabel").count, 5)
+        XCTAssertEqual(counter.items("copyLabels"), [])
+        XCTAssertEqual(counter.calls("countLabels"), 0)
+        XCTAssertEqual(s.node("copy")?.status, "cached")
+    }
+
+    func testForceRerunsOneStage() async throws {
+        let p = try writePipeline()
+        _ = try await run(p)
+        counter.reset()
+        _ = try await run(p, force: ["copy"])
+        XCTAssertEqual(counter.items("sizeLabel"), [])
+        XCTAssertEqual(counter.items("copyLabels").count, 5)
+        XCTAssertEqual(counter.calls("countLabels"), 0, "same outputs: the reduce stays cached")
+    }
+
+    func testCorruptObjectIsDetectedAndRecomputed() async throws {
+        let p = try writePipeline()
+        let s1 = try await run(p)
+        let ws = try Workspace(root: dir + "/cache")
+        let labelDigest = s1.node("sizes")!.outputs["labels"]!.files["img1.json"]!
+        let path = ws.objects.path(of: labelDigest)
+        chmod(path, 0o644)
+        try Data("[\"tampered\"]".utf8).write(to: URL(fileURLWithPath: path))
+        counter.reset()
+        // Force copy so it reads its inputs: the corrupt one must be caught and rebuilt, never used.
+        let s2 = try await run(p, force: ["copy"])
+        XCTAssertEqual(counter.items("sizeLabel"), ["img1"])
+        XCTAssertTrue(ws.objects.isIntact(labelDigest))
+        let copied = s2.node("copy")!.outputs["labels"]!.files["img1.json"]!
+        XCTAssertEqual(copied, labelDigest)
+    }
+}

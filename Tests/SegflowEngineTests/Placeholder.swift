@@ -1,2 +1,0 @@
-import XCTest
-final class SegflowEngineTestsPlaceholder: XCTestCase { func testNothingYet() {} }

@@ -1,2 +1,0 @@
-import XCTest
-final class SegflowGraphTestsPlaceholder: XCTestCase { func testNothingYet() {} }

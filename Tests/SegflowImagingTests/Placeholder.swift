@@ -1,2 +1,0 @@
-import XCTest
-final class SegflowImagingTestsPlaceholder: XCTestCase { func testNothingYet() {} }

@@ -1,2 +1,0 @@
-import XCTest
-final class SegflowVisionTestsPlaceholder: XCTestCase { func testNothingYet() {} }
