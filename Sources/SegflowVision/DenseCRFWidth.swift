@@ -33,6 +33,13 @@ func simdMin(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> {
           b[2] < a[2] ? b[2] : a[2], b[3] < a[3] ? b[3] : a[3])
 }
 
+/// Lanes of `yes` where `mask` is set, else of `no`.
+@inline(__always)
+func simdSelect(_ mask: SIMDMask<SIMD4<Int32>>, _ yes: SIMD4<Float>, _ no: SIMD4<Float>) -> SIMD4<Float> {
+    SIMD4(mask[0] ? yes[0] : no[0], mask[1] ? yes[1] : no[1],
+          mask[2] ? yes[2] : no[2], mask[3] ? yes[3] : no[3])
+}
+
 // MARK: - Register accumulators
 
 /// Up to four SIMD4 accumulators held in registers. Accumulating through a pointer
