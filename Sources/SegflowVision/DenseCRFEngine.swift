@@ -14,15 +14,15 @@ struct DenseCRFKernelView {
     let d: Int
     let m: Int
     let vectors: Int
-    let splatStart: UnsafePointer<Int32>
-    let splatPixel: UnsafePointer<Int32>
-    let splatWeight: UnsafePointer<Float>
+    let n: Int
     let neighbors: UnsafePointer<Int32>
     let sliceRow: UnsafePointer<Int32>
+    /// Barycentric weights, for splatting.
+    let barycentric: UnsafePointer<Float>
+    /// Barycentric weights * alpha, for slicing.
     let sliceWeight: UnsafePointer<Float>
     let norm: UnsafePointer<Float>
     let negCompat: Float
-    let input: UnsafeMutablePointer<SIMD4<Float>>
 }
 
 /// A Gaussian kernel on a permutohedral lattice with NORMALIZE_SYMMETRIC and a Potts
@@ -37,18 +37,17 @@ final class DenseCRFKernel {
         let lat = PermutohedralLattice(features: features, dimension: dimension, count: pixels)
         lattice = lat
         let alpha = lat.alpha
-        // Trivial values: every row is written before it is read, so no zero-fill, except
-        // the value buffers' row 0, which stands in for absent blur neighbours.
-        let input = UnsafeMutablePointer<SIMD4<Float>>.allocate(capacity: pixels * vectors)
         view = DenseCRFKernelView(
-            d: lat.d, m: lat.m, vectors: vectors,
-            splatStart: ownedCopy(lat.splatStart), splatPixel: ownedCopy(lat.splatPixel),
-            splatWeight: ownedCopy(lat.splatWeight), neighbors: ownedCopy(lat.blurNeighbor),
+            d: lat.d, m: lat.m, vectors: vectors, n: pixels,
+            neighbors: ownedCopy(lat.blurNeighbor),
             sliceRow: ownedCopy(lat.sliceRow),
+            barycentric: ownedCopy(lat.barycentric),
             // What the SSE slice multiplies by: barycentric weight * alpha.
             sliceWeight: ownedCopy(lat.barycentric.map { $0 * alpha }),
             norm: ownedCopy(lat.symmetricNorm()),
-            negCompat: -compat, input: input)
+            negCompat: -compat)
+        // Trivial values, written before they are read; only row 0, which stands in for
+        // absent blur neighbours, needs zeros.
         let rows = (lat.m + 1) * vectors
         front = .allocate(capacity: rows)
         front.initialize(repeating: SIMD4(), count: vectors)
@@ -57,29 +56,29 @@ final class DenseCRFKernel {
     }
 
     deinit {
-        view.splatStart.deallocate()
-        view.splatPixel.deallocate()
-        view.splatWeight.deallocate()
         view.neighbors.deallocate()
         view.sliceRow.deallocate()
+        view.barycentric.deallocate()
         view.sliceWeight.deallocate()
         view.norm.deallocate()
-        view.input.deallocate()
         front.deallocate()
         back.deallocate()
     }
 
-    /// Vertex rows after splat and blur of `input`; valid until the next `filter`.
+    /// Vertex rows after `splat` and `blur`; valid until the next `splat`.
     var blurred: UnsafePointer<SIMD4<Float>> { UnsafePointer(front) }
 
-    /// Splats `input` and blurs along axes 0...d (densecrf's forward order).
-    func filter<W: DenseCRFWidth>(_ width: W.Type, threads: Int) {
+    /// Splats the pixel rows of Q (times the kernel's norm) in pixel order; sequential,
+    /// as the original's summation order is. The two kernels splat side by side.
+    func splat<W: DenseCRFWidth>(_ width: W.Type, q: UnsafePointer<SIMD4<Float>>) {
         let v = view
-        let values = front
-        DenseCRFParallel.forEachChunk(v.m, threads: threads, minChunk: 512) { range in
-            PermutohedralLattice.splat(width, v.input, into: values, vectors: v.vectors, vertices: range,
-                                       start: v.splatStart, pixel: v.splatPixel, weight: v.splatWeight)
-        }
+        PermutohedralLattice.splat(width, q, norm: v.norm, into: front, vectors: v.vectors, d: v.d, m: v.m,
+                                   n: v.n, sliceRow: v.sliceRow, barycentric: v.barycentric)
+    }
+
+    /// Blurs along axes 0...d (densecrf's forward order), vertices split across threads.
+    func blur<W: DenseCRFWidth>(_ width: W.Type, threads: Int) {
+        let v = view
         for axis in 0...v.d {
             let old = UnsafePointer(front)
             let new = back
@@ -187,29 +186,32 @@ final class DenseCRFEngine {
         let cv = W.vectors(vectors)
         let negUnary = UnsafePointer(self.negUnary)
         let q = self.q
-        let g = kernels[0].view
-        let b = kernels[1].view
-        // Initial Q and the kernels' inputs.
+        // Initial Q = softmax(-U).
         DenseCRFParallel.forEachChunk(pixels, threads: threads) { range in
             withUnsafeTemporaryAllocation(of: SIMD4<Float>.self, capacity: cv) { t in
                 let t = t.baseAddress!
                 for i in range {
                     for c in 0..<cv { t[c] = negUnary[i * cv + c] }
                     expAndNormalize(width, t, vectors: cv, into: q + i * cv)
-                    Self.scaleInput(width, g, q: q + i * cv, pixel: i)
-                    Self.scaleInput(width, b, q: q + i * cv, pixel: i)
                 }
             }
         }
-        for it in 0..<iterations {
-            for k in kernels { k.filter(width, threads: threads) }
-            step(width, negUnary: negUnary, last: it == iterations - 1)
+        let kernels = self.kernels
+        for _ in 0..<iterations {
+            if threads > 1 {
+                DispatchQueue.concurrentPerform(iterations: kernels.count) { k in
+                    kernels[k].splat(width, q: UnsafePointer(q))
+                }
+            } else {
+                for k in kernels { k.splat(width, q: UnsafePointer(q)) }
+            }
+            for k in kernels { k.blur(width, threads: threads) }
+            step(width, negUnary: negUnary)
         }
     }
 
-    /// Slices both kernels, forms tmp and exponentiates, per pixel. Q itself is only
-    /// stored on the `last` step; before that only the kernels' inputs Q * norm are.
-    private func step<W: DenseCRFWidth>(_ width: W.Type, negUnary: UnsafePointer<SIMD4<Float>>, last: Bool) {
+    /// Slices both kernels, forms tmp and exponentiates into Q, per pixel.
+    private func step<W: DenseCRFWidth>(_ width: W.Type, negUnary: UnsafePointer<SIMD4<Float>>) {
         let cv = W.vectors(vectors)
         let q = self.q
         let g = kernels[0].view
@@ -226,10 +228,7 @@ final class DenseCRFEngine {
                     Self.subtractPairwise(width, g, sliced: s, pixel: i, from: t)
                     Self.slice(width, b, values: bValues, pixel: i, into: s)
                     Self.subtractPairwise(width, b, sliced: s, pixel: i, from: t)
-                    let row = last ? q + i * cv : s
-                    expAndNormalize(width, t, vectors: cv, into: row)
-                    Self.scaleInput(width, g, q: row, pixel: i)
-                    Self.scaleInput(width, b, q: row, pixel: i)
+                    expAndNormalize(width, t, vectors: cv, into: q + i * cv)
                 }
             }
         }
@@ -265,15 +264,6 @@ final class DenseCRFEngine {
         let nrm = SIMD4<Float>(repeating: k.norm[i])
         let negW = SIMD4<Float>(repeating: k.negCompat)
         for c in 0..<W.vectors(k.vectors) { t[c] = t[c] - negW * (s[c] * nrm) }
-    }
-
-    /// The kernel's next input row from pixel i's Q row: Q * norm.
-    @inline(__always)
-    private static func scaleInput<W: DenseCRFWidth>(_: W.Type, _ k: DenseCRFKernelView,
-                                                     q: UnsafeMutablePointer<SIMD4<Float>>, pixel i: Int) {
-        let cv = W.vectors(k.vectors)
-        let nrm = SIMD4<Float>(repeating: k.norm[i])
-        for c in 0..<cv { k.input[i * cv + c] = q[c] * nrm }
     }
 }
 

@@ -7,8 +7,7 @@
 // `old + 0.5 * (n1 + n2)`, and slice with `barycentric * alpha` weights.
 //
 // What differs is only the data layout, chosen for speed and threads:
-// - splatting is a gather: every vertex sums its contributions (a CSR list sorted by
-//   pixel index), which is exactly the order in which the original's scatter adds them;
+// - all channels of a vertex are contiguous (SIMD4 chunks), so one pass filters them all;
 // - vertex ids never influence a result (each vertex's sum, blur and slice are
 //   independent of numbering), so the hash table may differ from the original.
 
@@ -28,10 +27,6 @@ struct PermutohedralLattice {
     let sliceRow: [Int32]
     /// Per pixel, the d+1 barycentric weights (no alpha).
     let barycentric: [Float]
-    /// CSR splat lists: contributions of vertex v are entries splatStart[v] ..< splatStart[v+1].
-    let splatStart: [Int32]
-    let splatPixel: [Int32]
-    let splatWeight: [Float]
     /// Blur neighbours, axis-major: for axis j and vertex v (0-based),
     /// entries 2*(j*m+v) and 2*(j*m+v)+1 are the rows of n1 and n2 (0 when absent).
     let blurNeighbor: [Int32]
@@ -93,42 +88,6 @@ struct PermutohedralLattice {
         self.m = m
         self.sliceRow = sliceRow
         self.barycentric = barycentric
-
-        // Splat lists: iterating pixels in order keeps every list sorted by pixel.
-        var start = [Int32](repeating: 0, count: m + 2)
-        var splatPixel = [Int32](repeating: 0, count: n * (d + 1))
-        var splatWeight = [Float](repeating: 0, count: n * (d + 1))
-        sliceRow.withUnsafeBufferPointer { rows in
-            barycentric.withUnsafeBufferPointer { bary in
-                start.withUnsafeMutableBufferPointer { start in
-                    for row in rows { start[Int(row) + 1] += 1 }
-                    for v in 0..<(m + 1) { start[v + 1] += start[v] }
-                    var cursor = Array(start)
-                    cursor.withUnsafeMutableBufferPointer { cursor in
-                        splatPixel.withUnsafeMutableBufferPointer { pixel in
-                            splatWeight.withUnsafeMutableBufferPointer { weight in
-                                var k = 0
-                                for i in 0..<n {
-                                    for _ in 0...d {
-                                        let row = Int(rows[k])
-                                        let at = Int(cursor[row])
-                                        cursor[row] = Int32(at + 1)
-                                        pixel[at] = Int32(i)
-                                        weight[at] = bary[k]
-                                        k += 1
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        // Row 0 (the zero row) has no list, so vertex v's list is start[v+1] ..< start[v+2];
-        // shift so that it is splatStart[v] ..< splatStart[v+1].
-        self.splatStart = Array(start[1...])
-        self.splatPixel = splatPixel
-        self.splatWeight = splatWeight
 
         // Neighbours along axis j: key - 1 in every coordinate except key + d in
         // coordinate j (for j = d all coordinates move), and the opposite.

@@ -10,13 +10,12 @@ final class PermutohedralTests: XCTestCase {
         let weights = lattice.barycentric.map { $0 * lattice.alpha }
         input.withUnsafeBufferPointer { inp in
             a.withUnsafeMutableBufferPointer { a in
-                lattice.splatStart.withUnsafeBufferPointer { start in
-                    lattice.splatPixel.withUnsafeBufferPointer { pixel in
-                        lattice.splatWeight.withUnsafeBufferPointer { weight in
-                            PermutohedralLattice.splat(DenseCRFWidth1.self, inp.baseAddress!, into: a.baseAddress!,
-                                                       vectors: 1, vertices: 0..<m, start: start.baseAddress!,
-                                                       pixel: pixel.baseAddress!, weight: weight.baseAddress!)
-                        }
+                lattice.sliceRow.withUnsafeBufferPointer { rows in
+                    lattice.barycentric.withUnsafeBufferPointer { bary in
+                        PermutohedralLattice.splat(DenseCRFWidth1.self, inp.baseAddress!, norm: nil,
+                                                   into: a.baseAddress!, vectors: 1, d: lattice.d, m: m,
+                                                   n: lattice.n, sliceRow: rows.baseAddress!,
+                                                   barycentric: bary.baseAddress!)
                     }
                 }
             }
