@@ -19,8 +19,8 @@ struct DenseCRFKernelView {
     let sliceRow: UnsafePointer<Int32>
     /// Barycentric weights, for splatting.
     let barycentric: UnsafePointer<Float>
-    /// Barycentric weights * alpha, for slicing.
-    let sliceWeight: UnsafePointer<Float>
+    /// The slice scale (the SSE slice multiplies by barycentric * alpha).
+    let alpha: Float
     let norm: UnsafePointer<Float>
     let negCompat: Float
 }
@@ -42,8 +42,7 @@ final class DenseCRFKernel {
             neighbors: ownedCopy(lat.blurNeighbor),
             sliceRow: ownedCopy(lat.sliceRow),
             barycentric: ownedCopy(lat.barycentric),
-            // What the SSE slice multiplies by: barycentric weight * alpha.
-            sliceWeight: ownedCopy(lat.barycentric.map { $0 * alpha }),
+            alpha: alpha,
             norm: ownedCopy(lat.symmetricNorm()),
             negCompat: -compat)
         // Trivial values, written before they are read; only row 0, which stands in for
@@ -59,7 +58,6 @@ final class DenseCRFKernel {
         view.neighbors.deallocate()
         view.sliceRow.deallocate()
         view.barycentric.deallocate()
-        view.sliceWeight.deallocate()
         view.norm.deallocate()
         front.deallocate()
         back.deallocate()
@@ -120,38 +118,50 @@ final class DenseCRFEngine {
 
         negUnary = .allocate(capacity: n * cv)
         q = .allocate(capacity: n * cv)
-        let padded = UnsafeMutableRawPointer(negUnary).bindMemory(to: Float.self, capacity: n * cv * 4)
-        padded.initialize(repeating: -1e30, count: n * cv * 4)
-        unary.withUnsafeBufferPointer { u in
-            for c in 0..<classes {
-                for i in 0..<n { padded[i * cv * 4 + c] = -u[c * n + i] }
-            }
-        }
+        let negUnary = self.negUnary
 
+        // Two independent jobs, run side by side when threads allow: the smoothness kernel
+        // plus the unary transposition (lighter lattice), and the appearance kernel.
         // Features exactly as DenseCRF2D builds them: i / sx, j / sy, colour / s.
-        var gaussian = [Float](repeating: 0, count: 2 * n)
-        var bilateral = [Float](repeating: 0, count: 5 * n)
-        for y in 0..<height {
-            for x in 0..<width {
-                let i = y * width + x
-                gaussian[2 * i] = Float(x) / params.sxyGaussian
-                gaussian[2 * i + 1] = Float(y) / params.sxyGaussian
-                bilateral[5 * i] = Float(x) / params.sxyBilateral
-                bilateral[5 * i + 1] = Float(y) / params.sxyBilateral
-                bilateral[5 * i + 2] = Float(rgb[3 * i]) / params.srgb
-                bilateral[5 * i + 3] = Float(rgb[3 * i + 1]) / params.srgb
-                bilateral[5 * i + 4] = Float(rgb[3 * i + 2]) / params.srgb
-            }
-        }
-        // The two lattices are independent: build them side by side.
-        let specs: [([Float], Int, Float)] = [(gaussian, 2, params.compatGaussian),
-                                              (bilateral, 5, params.compatBilateral)]
         let built = UnsafeMutablePointer<DenseCRFKernel?>.allocate(capacity: 2)
         built.initialize(repeating: nil, count: 2)
         defer { built.deinitialize(count: 2); built.deallocate() }
         let make = { (k: Int) in
-            built[k] = DenseCRFKernel(features: specs[k].0, dimension: specs[k].1, pixels: n,
-                                      compat: specs[k].2, vectors: cv)
+            if k == 0 {
+                let padded = UnsafeMutableRawPointer(negUnary).bindMemory(to: Float.self, capacity: n * cv * 4)
+                padded.initialize(repeating: -1e30, count: n * cv * 4)
+                unary.withUnsafeBufferPointer { u in
+                    for i in 0..<n {
+                        for c in 0..<classes { padded[i * cv * 4 + c] = -u[c * n + i] }
+                    }
+                }
+                var gaussian = [Float](repeating: 0, count: 2 * n)
+                for y in 0..<height {
+                    for x in 0..<width {
+                        let i = y * width + x
+                        gaussian[2 * i] = Float(x) / params.sxyGaussian
+                        gaussian[2 * i + 1] = Float(y) / params.sxyGaussian
+                    }
+                }
+                built[0] = DenseCRFKernel(features: gaussian, dimension: 2, pixels: n,
+                                          compat: params.compatGaussian, vectors: cv)
+            } else {
+                var bilateral = [Float](repeating: 0, count: 5 * n)
+                rgb.withUnsafeBufferPointer { rgb in
+                    for y in 0..<height {
+                        for x in 0..<width {
+                            let i = y * width + x
+                            bilateral[5 * i] = Float(x) / params.sxyBilateral
+                            bilateral[5 * i + 1] = Float(y) / params.sxyBilateral
+                            bilateral[5 * i + 2] = Float(rgb[3 * i]) / params.srgb
+                            bilateral[5 * i + 3] = Float(rgb[3 * i + 1]) / params.srgb
+                            bilateral[5 * i + 4] = Float(rgb[3 * i + 2]) / params.srgb
+                        }
+                    }
+                }
+                built[1] = DenseCRFKernel(features: bilateral, dimension: 5, pixels: n,
+                                          compat: params.compatBilateral, vectors: cv)
+            }
         }
         if self.threads > 1 {
             DispatchQueue.concurrentPerform(iterations: 2, execute: make)
@@ -243,14 +253,15 @@ final class DenseCRFEngine {
         if cv <= 4 {
             var acc = DenseCRFAccumulator()
             for r in 0..<d1 {
-                acc.add(SIMD4(repeating: k.sliceWeight[i * d1 + r]), values + Int(k.sliceRow[i * d1 + r]) * cv, cv)
+                acc.add(SIMD4(repeating: k.barycentric[i * d1 + r] * k.alpha),
+                        values + Int(k.sliceRow[i * d1 + r]) * cv, cv)
             }
             acc.store(s, cv)
             return
         }
         for c in 0..<cv { s[c] = SIMD4() }
         for r in 0..<d1 {
-            let w = SIMD4<Float>(repeating: k.sliceWeight[i * d1 + r])
+            let w = SIMD4<Float>(repeating: k.barycentric[i * d1 + r] * k.alpha)
             let row = values + Int(k.sliceRow[i * d1 + r]) * cv
             for c in 0..<cv { s[c] = s[c] + w * row[c] }
         }
