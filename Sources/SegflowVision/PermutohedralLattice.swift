@@ -188,7 +188,10 @@ struct LatticeElevator {
         for i in 0..<d {
             let di = elevated[i] - rem0[i]
             for k in (i + 1)...d {
-                if di < elevated[k] - rem0[k] { rank[i] += 1 } else { rank[k] += 1 }
+                // Branch-free: the comparison is a coin flip for the predictor.
+                let c: Int32 = di < elevated[k] - rem0[k] ? 1 : 0
+                rank[i] += c
+                rank[k] += 1 - c
             }
         }
         let isum = Int32(sum)
