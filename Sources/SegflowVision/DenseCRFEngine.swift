@@ -1,94 +1,5 @@
 import Dispatch
 
-// MARK: - One pairwise kernel
-
-/// A copy of `array` in memory the caller owns (deallocate it).
-private func ownedCopy<T>(_ array: [T]) -> UnsafeMutablePointer<T> {
-    let p = UnsafeMutablePointer<T>.allocate(capacity: max(1, array.count))
-    _ = UnsafeMutableBufferPointer(start: p, count: array.count).initialize(from: array)
-    return p
-}
-
-/// The raw pointers the hot loops read: a trivial value, so no reference counting.
-struct DenseCRFKernelView {
-    let d: Int
-    let m: Int
-    let vectors: Int
-    let n: Int
-    let neighbors: UnsafePointer<Int32>
-    let sliceRow: UnsafePointer<Int32>
-    /// Barycentric weights, for splatting.
-    let barycentric: UnsafePointer<Float>
-    /// The slice scale (the SSE slice multiplies by barycentric * alpha).
-    let alpha: Float
-    let norm: UnsafePointer<Float>
-    let negCompat: Float
-}
-
-/// A Gaussian kernel on a permutohedral lattice with NORMALIZE_SYMMETRIC and a Potts
-/// compatibility, plus the buffers one filtering pass needs.
-final class DenseCRFKernel {
-    let lattice: PermutohedralLattice
-    let view: DenseCRFKernelView
-    private var front: UnsafeMutablePointer<SIMD4<Float>>
-    private var back: UnsafeMutablePointer<SIMD4<Float>>
-
-    init(features: [Float], dimension: Int, pixels: Int, compat: Float, vectors: Int) {
-        let lat = PermutohedralLattice(features: features, dimension: dimension, count: pixels)
-        lattice = lat
-        let alpha = lat.alpha
-        view = DenseCRFKernelView(
-            d: lat.d, m: lat.m, vectors: vectors, n: pixels,
-            neighbors: ownedCopy(lat.blurNeighbor),
-            sliceRow: ownedCopy(lat.sliceRow),
-            barycentric: ownedCopy(lat.barycentric),
-            alpha: alpha,
-            norm: ownedCopy(lat.symmetricNorm()),
-            negCompat: -compat)
-        // Trivial values, written before they are read; only row 0, which stands in for
-        // absent blur neighbours, needs zeros.
-        let rows = (lat.m + 1) * vectors
-        front = .allocate(capacity: rows)
-        front.initialize(repeating: SIMD4(), count: vectors)
-        back = .allocate(capacity: rows)
-        back.initialize(repeating: SIMD4(), count: vectors)
-    }
-
-    deinit {
-        view.neighbors.deallocate()
-        view.sliceRow.deallocate()
-        view.barycentric.deallocate()
-        view.norm.deallocate()
-        front.deallocate()
-        back.deallocate()
-    }
-
-    /// Vertex rows after `splat` and `blur`; valid until the next `splat`.
-    var blurred: UnsafePointer<SIMD4<Float>> { UnsafePointer(front) }
-
-    /// Splats the pixel rows of Q (times the kernel's norm) in pixel order; sequential,
-    /// as the original's summation order is. The two kernels splat side by side.
-    func splat<W: DenseCRFWidth>(_ width: W.Type, q: UnsafePointer<SIMD4<Float>>) {
-        let v = view
-        PermutohedralLattice.splat(width, q, norm: v.norm, into: front, vectors: v.vectors, d: v.d, m: v.m,
-                                   n: v.n, sliceRow: v.sliceRow, barycentric: v.barycentric)
-    }
-
-    /// Blurs along axes 0...d (densecrf's forward order), vertices split across threads.
-    func blur<W: DenseCRFWidth>(_ width: W.Type, threads: Int) {
-        let v = view
-        for axis in 0...v.d {
-            let old = UnsafePointer(front)
-            let new = back
-            DenseCRFParallel.forEachChunk(v.m, threads: threads, minChunk: 1024) { range in
-                PermutohedralLattice.blur(width, axis: axis, from: old, to: new, vectors: v.vectors, vertices: range,
-                                          m: v.m, neighbors: v.neighbors)
-            }
-            swap(&front, &back)
-        }
-    }
-}
-
 // MARK: - Mean field
 
 /// Holds one image's unary, kernels and marginals (pixel-major rows of SIMD4s).
@@ -135,16 +46,8 @@ final class DenseCRFEngine {
                         for c in 0..<classes { padded[i * cv * 4 + c] = -u[c * n + i] }
                     }
                 }
-                var gaussian = [Float](repeating: 0, count: 2 * n)
-                for y in 0..<height {
-                    for x in 0..<width {
-                        let i = y * width + x
-                        gaussian[2 * i] = Float(x) / params.sxyGaussian
-                        gaussian[2 * i + 1] = Float(y) / params.sxyGaussian
-                    }
-                }
-                built[0] = DenseCRFKernel(features: gaussian, dimension: 2, pixels: n,
-                                          compat: params.compatGaussian, vectors: cv)
+                let geometry = DenseCRFGeometryCache.gaussian(width: width, height: height, sxy: params.sxyGaussian)
+                built[0] = DenseCRFKernel(geometry: geometry, compat: params.compatGaussian, vectors: cv)
             } else {
                 var bilateral = [Float](repeating: 0, count: 5 * n)
                 rgb.withUnsafeBufferPointer { rgb in
@@ -159,8 +62,8 @@ final class DenseCRFEngine {
                         }
                     }
                 }
-                built[1] = DenseCRFKernel(features: bilateral, dimension: 5, pixels: n,
-                                          compat: params.compatBilateral, vectors: cv)
+                let geometry = DenseCRFKernelGeometry(features: bilateral, dimension: 5, pixels: n)
+                built[1] = DenseCRFKernel(geometry: geometry, compat: params.compatBilateral, vectors: cv)
             }
         }
         if self.threads > 1 {

@@ -123,6 +123,28 @@ final class DenseCRFTests: XCTestCase {
         }
     }
 
+    /// The smoothness kernel is cached per image size: hits, misses and size changes
+    /// must not change a bit of the output.
+    func testGaussianGeometryCacheChangesNothing() {
+        let s = twoRegionScene(width: 30, height: 20)
+        let other = twoRegionScene(width: 21, height: 17)
+        let unary = CRFUnary.fromProbabilities(s.probs, classes: 2, pixels: 600, normalize: false)
+        let otherUnary = CRFUnary.fromProbabilities(other.probs, classes: 2, pixels: 21 * 17, normalize: false)
+        func run() -> [UInt32] {
+            DenseCRF.inferProbabilities(unary: unary, classes: 2, width: 30, height: 20, rgb: s.rgb,
+                                        params: DenseCRFParams(), threads: 2).map(\.bitPattern)
+        }
+        let first = run()
+        XCTAssertEqual(run(), first)
+        _ = DenseCRF.inferLabels(unary: otherUnary, classes: 2, width: 21, height: 17, rgb: other.rgb,
+                                 params: DenseCRFParams(), threads: 2)
+        XCTAssertEqual(run(), first)
+        // A different sxy is a different kernel.
+        let wider = DenseCRF.inferProbabilities(unary: unary, classes: 2, width: 30, height: 20, rgb: s.rgb,
+                                                params: DenseCRFParams(sxyGaussian: 6), threads: 2)
+        XCTAssertNotEqual(wider.map(\.bitPattern), first)
+    }
+
     /// Marginals pydensecrf2 1.1 printed for the same input (bench/crf/golden.py):
     /// 40x30, 3 classes, gaussian 3/3, bilateral 80/13/4, 5 iterations.
     func testMatchesPydensecrfGolden() {
