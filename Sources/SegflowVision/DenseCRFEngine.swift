@@ -110,15 +110,22 @@ final class DenseCRFEngine {
             }
         }
         let kernels = self.kernels
+        // Per iteration: each kernel splats and blurs (side by side when threads allow),
+        // then the per-pixel step runs split over pixels. Blurring is cheap (vertices are
+        // far fewer than pixels), so it is not split further: every split is a barrier,
+        // and on a busy machine each barrier can wait for a descheduled worker.
         for _ in 0..<iterations {
             if threads > 1 {
                 DispatchQueue.concurrentPerform(iterations: kernels.count) { k in
                     kernels[k].splat(width, q: UnsafePointer(q))
+                    kernels[k].blur(width, threads: 1)
                 }
             } else {
-                for k in kernels { k.splat(width, q: UnsafePointer(q)) }
+                for k in kernels {
+                    k.splat(width, q: UnsafePointer(q))
+                    k.blur(width, threads: 1)
+                }
             }
-            for k in kernels { k.blur(width, threads: threads) }
             step(width, negUnary: negUnary)
         }
     }
