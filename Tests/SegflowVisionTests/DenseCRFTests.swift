@@ -145,6 +145,22 @@ final class DenseCRFTests: XCTestCase {
         XCTAssertNotEqual(wider.map(\.bitPattern), first)
     }
 
+    func testTinyAndEmptyImages() {
+        // 1x1: the only pixel keeps the unary's choice; marginals still sum to 1.
+        let one = DenseCRF.inferProbabilities(unary: [0.1, 2.0], classes: 2, width: 1, height: 1,
+                                              rgb: [10, 20, 30], params: DenseCRFParams(), threads: 2)
+        XCTAssertEqual(one[0] + one[1], 1, accuracy: 1e-6)
+        XCTAssertGreaterThan(one[0], one[1])
+        // 3x1 of one colour; unary (C, N): class 0 = [0, 5, 0], class 1 = [5, 0, 5]. The
+        // middle pixel prefers class 1 but its two identical neighbours outvote it.
+        let row = DenseCRF.inferLabels(unary: [0, 5, 0, 5, 0, 5], classes: 2, width: 3, height: 1,
+                                       rgb: [UInt8](repeating: 100, count: 9), params: DenseCRFParams(), threads: 1)
+        XCTAssertEqual(row, [0, 0, 0])
+        let empty = DenseCRF.inferLabels(unary: [], classes: 3, width: 0, height: 0, rgb: [],
+                                         params: DenseCRFParams(), threads: 2)
+        XCTAssertEqual(empty, [])
+    }
+
     /// Marginals pydensecrf2 1.1 printed for the same input (bench/crf/golden.py):
     /// 40x30, 3 classes, gaussian 3/3, bilateral 80/13/4, 5 iterations.
     func testMatchesPydensecrfGolden() {
