@@ -219,14 +219,24 @@ def main():
         sys.exit(f"no crfbench binary ({DEFAULT_CRFBENCH}); build it with "
                  "`swift build -c release --package-path bench/crf/swift`")
     ensure_venv(args.venv)
-    import numpy as np
-    from PIL import Image
 
     data = os.path.abspath(args.data)
     names = sorted(os.listdir(os.path.join(data, "train")))
     step = max(1, len(names) // max(1, args.count))
     names = names[::step][: args.count]
     work = os.path.abspath(args.keep or tempfile.mkdtemp(prefix="segflow-crf-"))
+    try:
+        return compare(args, mode, segflow, crfbench_cmd, names, data, work)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def compare(args, mode, segflow, crfbench_cmd, names, data, work):
+    import numpy as np
+    from PIL import Image
+    use_exec = mode in ("exec", "both")
+    use_bench = mode in ("crfbench", "both")
     for sub in ("images", "cams", "npy"):
         shutil.rmtree(os.path.join(work, sub), ignore_errors=True)
         os.makedirs(os.path.join(work, sub))
