@@ -163,7 +163,8 @@ def exec_command(segflow, work, jobs, cache):
 def run_exec(segflow, work, jobs, count, rerun):
     """Runs `segflow exec crf` once on all images with a fresh cache.
 
-    Returns (wall seconds, CPU seconds of the process, wall seconds of a fully cached rerun or None)."""
+    Returns (wall seconds, CPU seconds of the process, wall seconds of a fully cached rerun or None,
+    {node: seconds} as the command reports them, e.g. input-cams (ingest) and crf (the stage))."""
     cache = os.path.join(work, "exec-cache")
     shutil.rmtree(cache, ignore_errors=True)
     shutil.rmtree(os.path.join(work, "exec-out"), ignore_errors=True)
@@ -179,6 +180,9 @@ def run_exec(segflow, work, jobs, count, rerun):
     if not m or int(m.group(1)) != count:
         sys.stderr.write(res.stdout + res.stderr)
         sys.exit(f"segflow exec did not run the CRF on all {count} images (fresh cache {cache})")
+    # Lines like `input-cams: ran, 20 ran, 0 cached (1.59 s)` and `crf: ran, 20 ran, 0 cached (21.25 s)`.
+    nodes = {m.group(1): float(m.group(2))
+             for m in re.finditer(r"^(\S+): ran, .*\(([\d.]+) s\)\s*$", res.stdout + res.stderr, re.M)}
     again = None
     if rerun:
         # Same command, same cache: everything is cached, so this is the fixed cost (process start,
@@ -186,7 +190,7 @@ def run_exec(segflow, work, jobs, count, rerun):
         t0 = time.perf_counter()
         subprocess.run(cmd, cwd=work, check=True, capture_output=True, text=True)
         again = time.perf_counter() - t0
-    return seconds, cpu, again
+    return seconds, cpu, again, nodes
 
 
 def run_crfbench(cmd_line, manifest_path):
@@ -265,7 +269,7 @@ def compare(args, mode, segflow, crfbench_cmd, names, data, work):
     print(f"pydensecrf done, {load()}", flush=True)
     exec_time = exec_cpu = exec_rerun = None
     if use_exec:
-        exec_time, exec_cpu, exec_rerun = run_exec(segflow, work, args.jobs, n, not args.no_rerun)
+        exec_time, exec_cpu, exec_rerun, exec_nodes = run_exec(segflow, work, args.jobs, n, not args.no_rerun)
         print(f"exec done, {load()}", flush=True)
     bench_times = bench_wall = None
     if use_bench:
@@ -328,6 +332,11 @@ def compare(args, mode, segflow, crfbench_cmd, names, data, work):
               f"speed ratio (py / exec): {py_mean / per:.2f}x")
         print(f"  CPU time of the exec process (all threads): {exec_cpu:.2f} s = {exec_cpu / n:.4f} s per image  "
               f"CPU ratio (py / exec): {py_cpu / (exec_cpu / n):.2f}x")
+        if exec_nodes:
+            print("  inside it: " + ", ".join(f"{k} {v:.2f} s" for k, v in exec_nodes.items())
+                  + (f"; crf stage alone {exec_nodes['crf'] / n:.4f} s per image "
+                     f"(PNG/NPY reads, unary, CRF, PNG write), ratio (py / stage) {py_mean / (exec_nodes['crf'] / n):.2f}x"
+                     if exec_nodes.get("crf") else ""))
         if exec_rerun is not None:
             print(f"  same command again, all cached (fixed overhead, no CRF): {exec_rerun:.2f} s")
         print(f"  agreement with pydensecrf MAP: mean {m:.3f} %  min {min(agree_exec):.3f} %")
