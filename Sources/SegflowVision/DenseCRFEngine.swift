@@ -1,96 +1,5 @@
 import Dispatch
 
-// MARK: - One pairwise kernel
-
-/// A copy of `array` in memory the caller owns (deallocate it).
-private func ownedCopy<T>(_ array: [T]) -> UnsafeMutablePointer<T> {
-    let p = UnsafeMutablePointer<T>.allocate(capacity: max(1, array.count))
-    _ = UnsafeMutableBufferPointer(start: p, count: array.count).initialize(from: array)
-    return p
-}
-
-/// The raw pointers the hot loops read: a trivial value, so no reference counting.
-struct DenseCRFKernelView {
-    let d: Int
-    let m: Int
-    let vectors: Int
-    let splatStart: UnsafePointer<Int32>
-    let splatPixel: UnsafePointer<Int32>
-    let splatWeight: UnsafePointer<Float>
-    let neighbors: UnsafePointer<Int32>
-    let sliceRow: UnsafePointer<Int32>
-    let sliceWeight: UnsafePointer<Float>
-    let norm: UnsafePointer<Float>
-    let negCompat: Float
-    let input: UnsafeMutablePointer<SIMD4<Float>>
-}
-
-/// A Gaussian kernel on a permutohedral lattice with NORMALIZE_SYMMETRIC and a Potts
-/// compatibility, plus the buffers one filtering pass needs.
-final class DenseCRFKernel {
-    let lattice: PermutohedralLattice
-    let view: DenseCRFKernelView
-    private var front: UnsafeMutablePointer<SIMD4<Float>>
-    private var back: UnsafeMutablePointer<SIMD4<Float>>
-
-    init(features: [Float], dimension: Int, pixels: Int, compat: Float, vectors: Int) {
-        let lat = PermutohedralLattice(features: features, dimension: dimension, count: pixels)
-        lattice = lat
-        let alpha = lat.alpha
-        let input = UnsafeMutablePointer<SIMD4<Float>>.allocate(capacity: pixels * vectors)
-        input.initialize(repeating: SIMD4(), count: pixels * vectors)
-        view = DenseCRFKernelView(
-            d: lat.d, m: lat.m, vectors: vectors,
-            splatStart: ownedCopy(lat.splatStart), splatPixel: ownedCopy(lat.splatPixel),
-            splatWeight: ownedCopy(lat.splatWeight), neighbors: ownedCopy(lat.blurNeighbor),
-            sliceRow: ownedCopy(lat.sliceRow),
-            // What the SSE slice multiplies by: barycentric weight * alpha.
-            sliceWeight: ownedCopy(lat.barycentric.map { $0 * alpha }),
-            norm: ownedCopy(lat.symmetricNorm()),
-            negCompat: -compat, input: input)
-        let rows = (lat.m + 1) * vectors
-        front = .allocate(capacity: rows)
-        front.initialize(repeating: SIMD4(), count: rows)
-        back = .allocate(capacity: rows)
-        back.initialize(repeating: SIMD4(), count: rows)
-    }
-
-    deinit {
-        view.splatStart.deallocate()
-        view.splatPixel.deallocate()
-        view.splatWeight.deallocate()
-        view.neighbors.deallocate()
-        view.sliceRow.deallocate()
-        view.sliceWeight.deallocate()
-        view.norm.deallocate()
-        view.input.deallocate()
-        front.deallocate()
-        back.deallocate()
-    }
-
-    /// Vertex rows after splat and blur of `input`; valid until the next `filter`.
-    var blurred: UnsafePointer<SIMD4<Float>> { UnsafePointer(front) }
-
-    /// Splats `input` and blurs along axes 0...d (densecrf's forward order).
-    func filter<W: DenseCRFWidth>(_ width: W.Type, threads: Int) {
-        let v = view
-        let values = front
-        DenseCRFParallel.forEachChunk(v.m, threads: threads, minChunk: 512) { range in
-            PermutohedralLattice.splat(width, v.input, into: values, vectors: v.vectors, vertices: range,
-                                       start: v.splatStart, pixel: v.splatPixel, weight: v.splatWeight)
-        }
-        for axis in 0...v.d {
-            let old = UnsafePointer(front)
-            let new = back
-            DenseCRFParallel.forEachChunk(v.m, threads: threads, minChunk: 1024) { range in
-                PermutohedralLattice.blur(width, axis: axis, from: old, to: new, vectors: v.vectors, vertices: range,
-                                          m: v.m, neighbors: v.neighbors)
-            }
-            swap(&front, &back)
-        }
-    }
-}
-
 // MARK: - Mean field
 
 /// Holds one image's unary, kernels and marginals (pixel-major rows of SIMD4s).
@@ -120,39 +29,42 @@ final class DenseCRFEngine {
 
         negUnary = .allocate(capacity: n * cv)
         q = .allocate(capacity: n * cv)
-        q.initialize(repeating: SIMD4(), count: n * cv)
-        let padded = UnsafeMutableRawPointer(negUnary).bindMemory(to: Float.self, capacity: n * cv * 4)
-        padded.initialize(repeating: -1e30, count: n * cv * 4)
-        unary.withUnsafeBufferPointer { u in
-            for c in 0..<classes {
-                for i in 0..<n { padded[i * cv * 4 + c] = -u[c * n + i] }
-            }
-        }
+        let negUnary = self.negUnary
 
+        // Two independent jobs, run side by side when threads allow: the smoothness kernel
+        // plus the unary transposition (lighter lattice), and the appearance kernel.
         // Features exactly as DenseCRF2D builds them: i / sx, j / sy, colour / s.
-        var gaussian = [Float](repeating: 0, count: 2 * n)
-        var bilateral = [Float](repeating: 0, count: 5 * n)
-        for y in 0..<height {
-            for x in 0..<width {
-                let i = y * width + x
-                gaussian[2 * i] = Float(x) / params.sxyGaussian
-                gaussian[2 * i + 1] = Float(y) / params.sxyGaussian
-                bilateral[5 * i] = Float(x) / params.sxyBilateral
-                bilateral[5 * i + 1] = Float(y) / params.sxyBilateral
-                bilateral[5 * i + 2] = Float(rgb[3 * i]) / params.srgb
-                bilateral[5 * i + 3] = Float(rgb[3 * i + 1]) / params.srgb
-                bilateral[5 * i + 4] = Float(rgb[3 * i + 2]) / params.srgb
-            }
-        }
-        // The two lattices are independent: build them side by side.
-        let specs: [([Float], Int, Float)] = [(gaussian, 2, params.compatGaussian),
-                                              (bilateral, 5, params.compatBilateral)]
         let built = UnsafeMutablePointer<DenseCRFKernel?>.allocate(capacity: 2)
         built.initialize(repeating: nil, count: 2)
         defer { built.deinitialize(count: 2); built.deallocate() }
         let make = { (k: Int) in
-            built[k] = DenseCRFKernel(features: specs[k].0, dimension: specs[k].1, pixels: n,
-                                      compat: specs[k].2, vectors: cv)
+            if k == 0 {
+                let padded = UnsafeMutableRawPointer(negUnary).bindMemory(to: Float.self, capacity: n * cv * 4)
+                padded.initialize(repeating: -1e30, count: n * cv * 4)
+                unary.withUnsafeBufferPointer { u in
+                    for i in 0..<n {
+                        for c in 0..<classes { padded[i * cv * 4 + c] = -u[c * n + i] }
+                    }
+                }
+                let geometry = DenseCRFGeometryCache.gaussian(width: width, height: height, sxy: params.sxyGaussian)
+                built[0] = DenseCRFKernel(geometry: geometry, compat: params.compatGaussian, vectors: cv)
+            } else {
+                var bilateral = [Float](repeating: 0, count: 5 * n)
+                rgb.withUnsafeBufferPointer { rgb in
+                    for y in 0..<height {
+                        for x in 0..<width {
+                            let i = y * width + x
+                            bilateral[5 * i] = Float(x) / params.sxyBilateral
+                            bilateral[5 * i + 1] = Float(y) / params.sxyBilateral
+                            bilateral[5 * i + 2] = Float(rgb[3 * i]) / params.srgb
+                            bilateral[5 * i + 3] = Float(rgb[3 * i + 1]) / params.srgb
+                            bilateral[5 * i + 4] = Float(rgb[3 * i + 2]) / params.srgb
+                        }
+                    }
+                }
+                let geometry = DenseCRFKernelGeometry(features: bilateral, dimension: 5, pixels: n)
+                built[1] = DenseCRFKernel(geometry: geometry, compat: params.compatBilateral, vectors: cv)
+            }
         }
         if self.threads > 1 {
             DispatchQueue.concurrentPerform(iterations: 2, execute: make)
@@ -187,27 +99,38 @@ final class DenseCRFEngine {
         let cv = W.vectors(vectors)
         let negUnary = UnsafePointer(self.negUnary)
         let q = self.q
-        let g = kernels[0].view
-        let b = kernels[1].view
-        // Initial Q and the kernels' inputs.
+        // Initial Q = softmax(-U).
         DenseCRFParallel.forEachChunk(pixels, threads: threads) { range in
             withUnsafeTemporaryAllocation(of: SIMD4<Float>.self, capacity: cv) { t in
                 let t = t.baseAddress!
                 for i in range {
                     for c in 0..<cv { t[c] = negUnary[i * cv + c] }
                     expAndNormalize(width, t, vectors: cv, into: q + i * cv)
-                    Self.scaleInput(width, g, q: q, pixel: i)
-                    Self.scaleInput(width, b, q: q, pixel: i)
                 }
             }
         }
+        let kernels = self.kernels
+        // Per iteration: each kernel splats and blurs (side by side when threads allow),
+        // then the per-pixel step runs split over pixels. Blurring is cheap (vertices are
+        // far fewer than pixels), so it is not split further: every split is a barrier,
+        // and on a busy machine each barrier can wait for a descheduled worker.
         for _ in 0..<iterations {
-            for k in kernels { k.filter(width, threads: threads) }
+            if threads > 1 {
+                DispatchQueue.concurrentPerform(iterations: kernels.count) { k in
+                    kernels[k].splat(width, q: UnsafePointer(q))
+                    kernels[k].blur(width, threads: 1)
+                }
+            } else {
+                for k in kernels {
+                    k.splat(width, q: UnsafePointer(q))
+                    k.blur(width, threads: 1)
+                }
+            }
             step(width, negUnary: negUnary)
         }
     }
 
-    /// Slices both kernels, forms tmp and exponentiates, per pixel.
+    /// Slices both kernels, forms tmp and exponentiates into Q, per pixel.
     private func step<W: DenseCRFWidth>(_ width: W.Type, negUnary: UnsafePointer<SIMD4<Float>>) {
         let cv = W.vectors(vectors)
         let q = self.q
@@ -226,8 +149,6 @@ final class DenseCRFEngine {
                     Self.slice(width, b, values: bValues, pixel: i, into: s)
                     Self.subtractPairwise(width, b, sliced: s, pixel: i, from: t)
                     expAndNormalize(width, t, vectors: cv, into: q + i * cv)
-                    Self.scaleInput(width, g, q: q, pixel: i)
-                    Self.scaleInput(width, b, q: q, pixel: i)
                 }
             }
         }
@@ -239,9 +160,18 @@ final class DenseCRFEngine {
                                                 pixel i: Int, into s: UnsafeMutablePointer<SIMD4<Float>>) {
         let cv = W.vectors(k.vectors)
         let d1 = k.d + 1
+        if cv <= 4 {
+            var acc = DenseCRFAccumulator()
+            for r in 0..<d1 {
+                acc.add(SIMD4(repeating: k.barycentric[i * d1 + r] * k.alpha),
+                        values + Int(k.sliceRow[i * d1 + r]) * cv, cv)
+            }
+            acc.store(s, cv)
+            return
+        }
         for c in 0..<cv { s[c] = SIMD4() }
         for r in 0..<d1 {
-            let w = SIMD4<Float>(repeating: k.sliceWeight[i * d1 + r])
+            let w = SIMD4<Float>(repeating: k.barycentric[i * d1 + r] * k.alpha)
             let row = values + Int(k.sliceRow[i * d1 + r]) * cv
             for c in 0..<cv { s[c] = s[c] + w * row[c] }
         }
@@ -255,15 +185,6 @@ final class DenseCRFEngine {
         let nrm = SIMD4<Float>(repeating: k.norm[i])
         let negW = SIMD4<Float>(repeating: k.negCompat)
         for c in 0..<W.vectors(k.vectors) { t[c] = t[c] - negW * (s[c] * nrm) }
-    }
-
-    /// The kernel's next input row: Q * norm.
-    @inline(__always)
-    private static func scaleInput<W: DenseCRFWidth>(_: W.Type, _ k: DenseCRFKernelView,
-                                                     q: UnsafePointer<SIMD4<Float>>, pixel i: Int) {
-        let cv = W.vectors(k.vectors)
-        let nrm = SIMD4<Float>(repeating: k.norm[i])
-        for c in 0..<cv { k.input[i * cv + c] = q[i * cv + c] * nrm }
     }
 }
 

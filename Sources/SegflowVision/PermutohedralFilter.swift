@@ -5,20 +5,34 @@ import Foundation
 /// Splat / blur / slice of pixel-major rows of `vectors` SIMD4s (channels padded to 4).
 /// Value rows are 1-based; row 0 stays zero and stands in for absent blur neighbours.
 extension PermutohedralLattice {
-    /// Gathers into vertex rows `range` (0-based vertices) the weighted sum of the pixel
-    /// rows of `input`, in pixel order like the original scatter.
+    /// Splats pixel rows `q * norm` into vertex rows, in pixel order exactly like the
+    /// original (values[o] += w * in[i] for i ascending, vertices j = 0...d): `values`
+    /// rows 1...m are cleared first. Streams q and the slice lists; the vertex rows it
+    /// updates stay in cache, unlike a gather that would chase pixels across the image.
     @inline(__always)
-    static func splat<W: DenseCRFWidth>(_: W.Type, _ input: UnsafePointer<SIMD4<Float>>,
-               into values: UnsafeMutablePointer<SIMD4<Float>>, vectors: Int, vertices range: Range<Int>,
-               start: UnsafePointer<Int32>, pixel: UnsafePointer<Int32>, weight: UnsafePointer<Float>) {
+    static func splat<W: DenseCRFWidth>(_: W.Type, _ q: UnsafePointer<SIMD4<Float>>, norm: UnsafePointer<Float>?,
+                                        into values: UnsafeMutablePointer<SIMD4<Float>>, vectors: Int,
+                                        d: Int, m: Int, n: Int,
+                                        sliceRow: UnsafePointer<Int32>, barycentric: UnsafePointer<Float>) {
         let cv = W.vectors(vectors)
-        for v in range {
-            let out = values + (v + 1) * cv
-            for c in 0..<cv { out[c] = SIMD4() }
-            for e in Int(start[v])..<Int(start[v + 1]) {
-                let src = input + Int(pixel[e]) * cv
-                let w = SIMD4<Float>(repeating: weight[e])
-                for c in 0..<cv { out[c] = out[c] + w * src[c] }
+        (values + cv).initialize(repeating: SIMD4(), count: m * cv)
+        let d1 = d + 1
+        withUnsafeTemporaryAllocation(of: SIMD4<Float>.self, capacity: cv) { u in
+            let u = u.baseAddress!
+            for i in 0..<n {
+                // The kernel's input row: Q * norm (NORMALIZE_SYMMETRIC, before filtering).
+                let src = q + i * cv
+                if let norm {
+                    let s = SIMD4<Float>(repeating: norm[i])
+                    for c in 0..<cv { u[c] = src[c] * s }
+                } else {
+                    for c in 0..<cv { u[c] = src[c] }
+                }
+                for r in 0..<d1 {
+                    let w = SIMD4<Float>(repeating: barycentric[i * d1 + r])
+                    let row = values + Int(sliceRow[i * d1 + r]) * cv
+                    for c in 0..<cv { row[c] = row[c] + w * u[c] }
+                }
             }
         }
     }
@@ -46,15 +60,8 @@ extension PermutohedralLattice {
     func symmetricNorm() -> [Float] {
         var a = [Float](repeating: 0, count: m + 1)
         var b = [Float](repeating: 0, count: m + 1)
-        splatStart.withUnsafeBufferPointer { start in
-            splatWeight.withUnsafeBufferPointer { weight in
-                for v in 0..<m {
-                    var acc: Float = 0
-                    for e in Int(start[v])..<Int(start[v + 1]) { acc += weight[e] }
-                    a[v + 1] = acc
-                }
-            }
-        }
+        // Splat the ones in pixel order: values[o] += w * 1.
+        for k in 0..<(n * (d + 1)) { a[Int(sliceRow[k])] += barycentric[k] }
         blurNeighbor.withUnsafeBufferPointer { nb in
             for axis in 0...d {
                 let base = 2 * axis * m

@@ -7,8 +7,7 @@
 // `old + 0.5 * (n1 + n2)`, and slice with `barycentric * alpha` weights.
 //
 // What differs is only the data layout, chosen for speed and threads:
-// - splatting is a gather: every vertex sums its contributions (a CSR list sorted by
-//   pixel index), which is exactly the order in which the original's scatter adds them;
+// - all channels of a vertex are contiguous (SIMD4 chunks), so one pass filters them all;
 // - vertex ids never influence a result (each vertex's sum, blur and slice are
 //   independent of numbering), so the hash table may differ from the original.
 
@@ -28,10 +27,6 @@ struct PermutohedralLattice {
     let sliceRow: [Int32]
     /// Per pixel, the d+1 barycentric weights (no alpha).
     let barycentric: [Float]
-    /// CSR splat lists: contributions of vertex v are entries splatStart[v] ..< splatStart[v+1].
-    let splatStart: [Int32]
-    let splatPixel: [Int32]
-    let splatWeight: [Float]
     /// Blur neighbours, axis-major: for axis j and vertex v (0-based),
     /// entries 2*(j*m+v) and 2*(j*m+v)+1 are the rows of n1 and n2 (0 when absent).
     let blurNeighbor: [Int32]
@@ -50,12 +45,15 @@ struct PermutohedralLattice {
         // The SSE build processes 4 points at a time and inserts the vertices of the
         // zero-feature padding points too; they splat nothing but can bridge blur gaps.
         let padded = (n + 3) / 4 * 4
-        let table = LatticeHashTable(capacity: max(16, n))
+        // Start small: lattices have far fewer vertices than points, and a table that
+        // stays in cache is faster to probe; it grows at half load.
+        let table = LatticeHashTable(capacity: 2048)
         var sliceRow = [Int32](repeating: 0, count: n * (d + 1))
         var barycentric = [Float](repeating: 0, count: n * (d + 1))
         let zero = [Float](repeating: 0, count: d)
-        withUnsafeTemporaryAllocation(of: LatticeKey.self, capacity: d + 1) { keys in
+        withUnsafeTemporaryAllocation(of: LatticeKey.self, capacity: 2 * (d + 1)) { keys in
             let keys = keys.baseAddress!
+            let previous = keys + (d + 1)
             features.withUnsafeBufferPointer { f in
                 zero.withUnsafeBufferPointer { z in
                     sliceRow.withUnsafeMutableBufferPointer { rows in
@@ -65,7 +63,14 @@ struct PermutohedralLattice {
                                     elevator.enclose(f.baseAddress! + i * d, keys: keys,
                                                      barycentric: bary.baseAddress! + i * (d + 1))
                                     for r in 0...d {
-                                        rows[i * (d + 1) + r] = Int32(table.findOrInsert(keys[r]) + 1)
+                                        // Neighbouring points mostly share their simplex:
+                                        // reuse the previous point's vertex when the key repeats.
+                                        if i > 0 && keys[r] == previous[r] {
+                                            rows[i * (d + 1) + r] = rows[(i - 1) * (d + 1) + r]
+                                        } else {
+                                            rows[i * (d + 1) + r] = Int32(table.findOrInsert(keys[r]) + 1)
+                                            previous[r] = keys[r]
+                                        }
                                     }
                                 } else {
                                     withUnsafeTemporaryAllocation(of: Float.self, capacity: d + 1) { scratch in
@@ -84,40 +89,22 @@ struct PermutohedralLattice {
         self.sliceRow = sliceRow
         self.barycentric = barycentric
 
-        // Splat lists: iterating pixels in order keeps every list sorted by pixel.
-        var start = [Int32](repeating: 0, count: m + 2)
-        for row in sliceRow { start[Int(row) + 1] += 1 }
-        for v in 0..<(m + 1) { start[v + 1] += start[v] }
-        var cursor = start
-        var splatPixel = [Int32](repeating: 0, count: n * (d + 1))
-        var splatWeight = [Float](repeating: 0, count: n * (d + 1))
-        for i in 0..<n {
-            for r in 0...d {
-                let row = Int(sliceRow[i * (d + 1) + r])
-                let at = Int(cursor[row])
-                cursor[row] += 1
-                splatPixel[at] = Int32(i)
-                splatWeight[at] = barycentric[i * (d + 1) + r]
-            }
+        // Neighbours along axis j: key - 1 in every coordinate except key + d in
+        // coordinate j (for j = d all coordinates move), and the opposite.
+        let steps: [LatticeKey] = (0...d).map { j in
+            var step = LatticeKey.lanes(d, -1)
+            if j < d { step[j] = Int32(d) }
+            return step
         }
-        // Drop the slot of row 0 (never used: every pixel vertex exists): vertex v's list
-        // is start[v+1] ..< start[v+2] above; shift so that it is splatStart[v] ..< splatStart[v+1].
-        self.splatStart = Array(start[1...])
-        self.splatPixel = splatPixel
-        self.splatWeight = splatWeight
-
         var neighbors = [Int32](repeating: 0, count: 2 * (d + 1) * m)
-        for j in 0...d {
-            for v in 0..<m {
-                let key = table.key(v)
-                var n1 = key &- LatticeKey.lanes(d, 1)
-                var n2 = key &+ LatticeKey.lanes(d, 1)
-                if j < d {
-                    n1[j] = key[j] &+ Int32(d)
-                    n2[j] = key[j] &- Int32(d)
+        neighbors.withUnsafeMutableBufferPointer { nb in
+            for j in 0...d {
+                let step = steps[j]
+                for v in 0..<m {
+                    let key = table.key(v)
+                    nb[2 * (j * m + v)] = Int32(table.find(key &+ step) + 1)
+                    nb[2 * (j * m + v) + 1] = Int32(table.find(key &- step) + 1)
                 }
-                neighbors[2 * (j * m + v)] = Int32(table.find(n1) + 1)
-                neighbors[2 * (j * m + v) + 1] = Int32(table.find(n2) + 1)
             }
         }
         self.blurNeighbor = neighbors
@@ -201,7 +188,10 @@ struct LatticeElevator {
         for i in 0..<d {
             let di = elevated[i] - rem0[i]
             for k in (i + 1)...d {
-                if di < elevated[k] - rem0[k] { rank[i] += 1 } else { rank[k] += 1 }
+                // Branch-free: the comparison is a coin flip for the predictor.
+                let c: Int32 = di < elevated[k] - rem0[k] ? 1 : 0
+                rank[i] += c
+                rank[k] += 1 - c
             }
         }
         let isum = Int32(sum)
@@ -231,10 +221,10 @@ struct LatticeElevator {
         let remBits = unsafeBitCast(remV + SIMD8(repeating: magic), to: SIMD8<Int32>.self)
         let remInt = (remBits & 0x7f_ffff) &- 0x40_0000
         let rankV = UnsafeRawPointer(rank).loadUnaligned(as: SIMD8<Int32>.self)
-        let zero = SIMD8<Int32>()
         for r in 0...d {
             let r32 = Int32(r)
-            let wrap = zero.replacing(with: dp1, where: (rankV &+ r32) .> Int32(d))
+            // d + 1 where rank + r > d: the sign bit of d - rank - r, spread by >>.
+            let wrap = ((Int32(d) &- r32 &- rankV) &>> 31) & dp1
             keys[r] = ((remInt &+ r32) &- wrap) & laneMask
         }
     }
