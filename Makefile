@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 SEGFLOW := .build/release/segflow
-SYSTEM_PACKAGES := libyaml-dev libsqlite3-dev libpng-dev libjpeg62-turbo-dev pkg-config python3-venv
+SYSTEM_PACKAGES := libyaml-dev libsqlite3-dev libpng-dev libjpeg62-turbo-dev pkg-config python3-venv python3-dev g++
 
 .PHONY: quickstart test deps build release plugins bench clean
 

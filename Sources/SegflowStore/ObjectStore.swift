@@ -4,6 +4,8 @@ import SegflowCore
 /// The content-addressed store: `objects/ab/cdef...`, written once, read-only after.
 public struct ObjectStore: Sendable {
     public let root: String
+    /// Objects this process wrote or re-hashed: no need to hash them again before a stage reads them.
+    private let verified = DigestSet()
     public var objectsDirectory: String { root + "/objects" }
     public var tmpDirectory: String { root + "/tmp" }
 
@@ -28,12 +30,16 @@ public struct ObjectStore: Sendable {
 
     /// Re-hashes an object; false if it is missing or its bytes do not match its name.
     public func isIntact(_ d: Digest) -> Bool {
-        guard contains(d), let actual = try? Digest.ofFile(at: path(of: d)) else { return false }
-        return actual == d
+        guard contains(d) else { return false }
+        if verified.contains(d) { return true }
+        guard let actual = try? Digest.ofFile(at: path(of: d)), actual == d else { return false }
+        verified.insert(d)
+        return true
     }
 
     /// Removes an object (corrupt, or garbage).
     public func evict(_ d: Digest) {
+        verified.remove(d)
         let p = path(of: d)
         chmod(p, 0o644)
         unlink(p)
@@ -52,6 +58,7 @@ public struct ObjectStore: Sendable {
         if rename(source, dest) != 0 {
             throw SegflowError.internal("cannot move \(source) into the store: \(String(cString: strerror(errno)))")
         }
+        verified.insert(d)
         return d
     }
 
@@ -103,4 +110,13 @@ public struct ObjectStore: Sendable {
         defer { close(fd) }
         fsync(fd)
     }
+}
+
+/// A thread-safe set of digests.
+final class DigestSet: @unchecked Sendable {
+    private let lock = NSLock()
+    private var set = Set<Digest>()
+    func contains(_ d: Digest) -> Bool { lock.lock(); defer { lock.unlock() }; return set.contains(d) }
+    func insert(_ d: Digest) { lock.lock(); set.insert(d); lock.unlock() }
+    func remove(_ d: Digest) { lock.lock(); set.remove(d); lock.unlock() }
 }
