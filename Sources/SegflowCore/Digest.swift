@@ -5,13 +5,33 @@ import Foundation
 ///
 /// Persisted forms always use `hex`; `Hasher`/`hashValue` never reach the disk.
 public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
-    /// The 32 raw bytes.
-    public let bytes: [UInt8]
+    // Four big-endian words inline: no heap allocation per digest (a 10k-item plan handles ~50k of them).
+    private let w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
 
-    public init(bytes: [UInt8]) {
-        precondition(bytes.count == 32, "a SHA-256 digest has 32 bytes")
-        self.bytes = bytes
+    /// The 32 raw bytes.
+    public var bytes: [UInt8] {
+        var out = [UInt8](); out.reserveCapacity(32)
+        for w in [w0, w1, w2, w3] { for i in (0..<8).reversed() { out.append(UInt8(truncatingIfNeeded: w >> (UInt64(i) * 8))) } }
+        return out
     }
+
+    public init<S: Sequence>(bytes: S) where S.Element == UInt8 {
+        var w: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var n = 0
+        for b in bytes {
+            switch n / 8 {
+            case 0: w.0 = w.0 << 8 | UInt64(b)
+            case 1: w.1 = w.1 << 8 | UInt64(b)
+            case 2: w.2 = w.2 << 8 | UInt64(b)
+            default: w.3 = w.3 << 8 | UInt64(b)
+            }
+            n += 1
+        }
+        precondition(n == 32, "a SHA-256 digest has 32 bytes")
+        (w0, w1, w2, w3) = w
+    }
+
+    private init(words: (UInt64, UInt64, UInt64, UInt64)) { (w0, w1, w2, w3) = words }
 
     /// Parses 64 lowercase or uppercase hex characters; nil for anything else.
     public init?(hex: String) {
@@ -23,38 +43,54 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
     /// Parses 64 hex characters given as UTF-8 bytes.
     public init?(hexBytes: UnsafeBufferPointer<UInt8>) {
         guard hexBytes.count == 64 else { return nil }
-        var out = [UInt8](); out.reserveCapacity(32)
-        var high: UInt8? = nil
-        for c in hexBytes {
-            let v: UInt8
+        var w: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        for i in 0..<64 {
+            let c = hexBytes[i]
+            let v: UInt64
             switch c {
-            case 48...57: v = c - 48
-            case 97...102: v = c - 87
-            case 65...70: v = c - 55
+            case 48...57: v = UInt64(c - 48)
+            case 97...102: v = UInt64(c - 87)
+            case 65...70: v = UInt64(c - 55)
             default: return nil
             }
-            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
+            switch i / 16 {
+            case 0: w.0 = w.0 << 4 | v
+            case 1: w.1 = w.1 << 4 | v
+            case 2: w.2 = w.2 << 4 | v
+            default: w.3 = w.3 << 4 | v
+            }
         }
-        self.bytes = out
+        self.init(words: w)
+    }
+
+    /// Feeds the raw bytes to a closure without allocating.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        var be = (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian)
+        return try Swift.withUnsafeBytes(of: &be, body)
     }
 
     /// Lowercase hex, 64 characters.
     public var hex: String {
-        let table = Array("0123456789abcdef".utf8)
-        var chars = [UInt8](); chars.reserveCapacity(64)
-        for b in bytes { chars.append(table[Int(b >> 4)]); chars.append(table[Int(b & 15)]) }
-        return String(decoding: chars, as: UTF8.self)
+        String(unsafeUninitializedCapacity: 64) { buf in
+            let table: StaticString = "0123456789abcdef"
+            let t = table.utf8Start
+            var i = 0
+            for w in [w0, w1, w2, w3] {
+                for shift in stride(from: 60, through: 0, by: -4) { buf[i] = t[Int((w >> UInt64(shift)) & 15)]; i += 1 }
+            }
+            return 64
+        }
     }
 
     /// The first 12 hex characters, for humans.
     public var short: String { String(hex.prefix(12)) }
     public var description: String { hex }
 
-    public static func < (a: Digest, b: Digest) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
+    public static func < (a: Digest, b: Digest) -> Bool { (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3) }
 
     /// SHA-256 of raw bytes.
     public static func of<D: DataProtocol>(_ data: D) -> Digest {
-        Digest(bytes: Array(SHA256.hash(data: data)))
+        Digest(bytes: SHA256.hash(data: data))
     }
 
     /// SHA-256 of a file, streamed in 1 MiB chunks.
@@ -69,7 +105,7 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
             if chunk.isEmpty { break }
             hasher.update(data: chunk)
         }
-        return Digest(bytes: Array(hasher.finalize()))
+        return Digest(bytes: hasher.finalize())
     }
 
     public init(from decoder: Decoder) throws {

@@ -51,7 +51,7 @@ public struct HashEncoder {
 
     public mutating func append(digest: Digest) {
         tag(0x64) // d
-        hasher.update(data: digest.bytes)
+        digest.withUnsafeBytes { hasher.update(bufferPointer: $0) }
     }
 
     /// Appends a value tree canonically (maps sorted by key).
@@ -75,7 +75,7 @@ public struct HashEncoder {
         }
     }
 
-    public func finalize() -> Digest { Digest(bytes: Array(hasher.finalize())) }
+    public func finalize() -> Digest { Digest(bytes: hasher.finalize()) }
 }
 
 /// A typed value tree with one canonical encoding: params, key components, trees.
