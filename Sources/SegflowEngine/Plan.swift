@@ -50,17 +50,24 @@ public struct NodePlan: Sendable {
     /// Canonical JSON of the key params (for lineage and `why`).
     public var paramsJSON: String = "{}"
 
-    /// Work units: one per item of a map/source node, one per reduce node.
-    public var runCount: Int {
-        if node.descriptor.granularity == .reduce { return status == .run ? 1 : 0 }
-        if waiting { return pendingCount }
-        return items.filter { $0.status == .run }.count
-    }
-    public var cachedCount: Int {
-        if node.descriptor.granularity == .reduce { return status == .cached ? 1 : 0 }
-        return items.filter { $0.status == .cached }.count
-    }
+    /// Work units to run: one per item of a map/source node, one per reduce node (set by `tally`).
+    public private(set) var runCount = 0
+    /// Work units cached.
+    public private(set) var cachedCount = 0
     var pendingCount: Int = 0
+
+    /// Counts work units once (renderers read the counts many times; items may number 100k).
+    mutating func tally() {
+        if node.descriptor.granularity == .reduce {
+            runCount = status == .run ? 1 : 0; cachedCount = status == .cached ? 1 : 0
+        } else if waiting {
+            runCount = pendingCount; cachedCount = 0
+        } else {
+            runCount = 0
+            for i in items where i.status == .run { runCount += 1 }
+            cachedCount = items.count - runCount
+        }
+    }
 }
 
 /// The whole plan: every node, in topological order.

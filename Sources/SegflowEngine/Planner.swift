@@ -23,10 +23,13 @@ final class Planner {
 
     /// Plans one node given the values of all earlier nodes' outputs.
     func plan(_ node: GraphNode, upstream: [String: [String: PortValue]]) throws -> NodePlan {
+        var p: NodePlan
         switch node.descriptor.granularity {
-        case .source: return try planSource(node)
-        case .map, .reduce: return try planCompute(node, upstream: upstream)
+        case .source: p = try planSource(node)
+        case .map, .reduce: p = try planCompute(node, upstream: upstream)
         }
+        p.tally()
+        return p
     }
 
     // MARK: - Sources

@@ -22,11 +22,13 @@ public enum KeyBuilder {
         return e
     }
 
-    /// Params as they enter keys: file params by content, directory params left out.
+    /// Params as they enter keys: file params by content; directory params and params that do not
+    /// affect outputs (timeouts, retries) left out.
     public static func keyParams(descriptor: StageDescriptor, params: [String: CanonicalValue],
                                  fileDigests: [String: Digest]) -> [String: CanonicalValue] {
         var out: [String: CanonicalValue] = [:]
         for (k, v) in params {
+            if descriptor.param(k)?.affectsOutput == false { continue }
             switch descriptor.param(k)?.type {
             case .directory?: continue
             case .file?: out[k] = fileDigests[k].map { .digest($0) } ?? v

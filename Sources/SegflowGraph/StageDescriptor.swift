@@ -48,11 +48,15 @@ public struct ParamSpec: Sendable {
     public var max: Double?
     public var choices: [String]?
     public var doc: String
+    /// False for params that change how work is done, not what it produces (timeouts, retries,
+    /// concurrency): they stay out of keys, so changing them reruns nothing.
+    public var affectsOutput: Bool
 
     public init(_ name: String, _ type: ParamType, default defaultValue: CanonicalValue? = nil,
-                min: Double? = nil, max: Double? = nil, choices: [String]? = nil, doc: String = "") {
+                min: Double? = nil, max: Double? = nil, choices: [String]? = nil, doc: String = "",
+                affectsOutput: Bool = true) {
         self.name = name; self.type = type; self.defaultValue = defaultValue
-        self.min = min; self.max = max; self.choices = choices; self.doc = doc
+        self.min = min; self.max = max; self.choices = choices; self.doc = doc; self.affectsOutput = affectsOutput
     }
 }
 

@@ -30,9 +30,10 @@ public struct CoTLabelStage: StageImplementation {
             ParamSpec("samples", .int, default: .int(1), min: 1, max: 15, doc: "ask k times, keep labels a strict majority chose"),
             ParamSpec("jsonMode", .bool, default: .bool(true), doc: "ask Ollama for JSON on the answering step"),
             ParamSpec("strict", .bool, default: .bool(false), doc: "an unparseable answer fails the node instead of the item"),
-            ParamSpec("timeout", .float, default: .double(120), min: 1),
-            ParamSpec("concurrency", .int, default: .int(2), min: 1, max: 64),
-            ParamSpec("retries", .int, default: .int(4), min: 0, max: 20),
+            ParamSpec("timeout", .float, default: .double(120), min: 1, doc: "seconds per request", affectsOutput: false),
+            ParamSpec("concurrency", .int, default: .int(2), min: 1, max: 64, doc: "requests at once", affectsOutput: false),
+            ParamSpec("retries", .int, default: .int(4), min: 0, max: 20,
+                      doc: "retries on connection errors, 429 and 5xx, with exponential backoff", affectsOutput: false),
         ],
         granularity: .map, summary: "Image-level labels from a VLM (Ollama or OpenAI-compatible) with chain-of-thought prompts.")
 

@@ -58,6 +58,14 @@ final class KeyTests: XCTestCase {
         XCTAssertNotEqual(key(whole: [("model", d1)]), base, "whole input")
     }
 
+    func testParamsThatDoNotAffectOutputsStayOutOfKeys() {
+        var d = descriptor
+        d.params.append(ParamSpec("timeout", .float, default: .double(120), affectsOutput: false))
+        let a = KeyBuilder.nodePrefix(descriptor: d, params: ["iterations": .int(10), "timeout": .double(5)], classes: classes, fileDigests: [:]).finalize()
+        let b = KeyBuilder.nodePrefix(descriptor: d, params: ["iterations": .int(10), "timeout": .double(600)], classes: classes, fileDigests: [:]).finalize()
+        XCTAssertEqual(a, b)
+    }
+
     func testThingsThatMustNotChangeTheKey() {
         let p = ["iterations": CanonicalValue.int(10), "srgb": .double(13), "prompt": .string("/a/prompt.md"), "data": .string("/a/data")]
         let q = ["iterations": CanonicalValue.int(10), "srgb": .double(13), "prompt": .string("/elsewhere/prompt.md"), "data": .string("/b/data")]
