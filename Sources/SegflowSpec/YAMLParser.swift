@@ -19,7 +19,7 @@ public enum YAMLParser {
         guard yaml_parser_initialize(&parser) == 1 else { throw SegflowError.internal("libyaml could not initialise") }
         defer { yaml_parser_delete(&parser) }
         let bytes = Array(text.utf8)
-        return try bytes.withUnsafeBufferPointer { buf -> (YAMLNode?, [Diagnostic]) in
+        return bytes.withUnsafeBufferPointer { buf -> (YAMLNode?, [Diagnostic]) in
             yaml_parser_set_input_string(&parser, buf.baseAddress, buf.count)
             var builder = Builder(file: file)
             let complete = builder.run(&parser)

@@ -46,7 +46,7 @@ public struct PluginEnvironment: Sendable {
         try Self.shell([python, "-m", "venv", target], log: log)
         try Self.shell([target + "/bin/pip", "install", "--disable-pip-version-check", "--progress-bar", "off",
                         "-r", plugin.directory + "/" + req], log: log)
-        fm.createFile(atPath: target + "/.segflow-complete", contents: Data())
+        _ = fm.createFile(atPath: target + "/.segflow-complete", contents: Data())
         log("plugin environment ready: \(target)")
     }
 

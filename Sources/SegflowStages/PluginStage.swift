@@ -62,7 +62,7 @@ final class WorkerProcess: @unchecked Sendable {
         environment["HF_HUB_OFFLINE"] = "1"
         p.environment = environment
         let stdin = Pipe(), stdout = Pipe()
-        FileManager.default.createFile(atPath: call.logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: call.logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: call.logPath)
         p.standardInput = stdin
         p.standardOutput = stdout
