@@ -16,6 +16,6 @@ fi
 rm -rf "$W/cache" "$W/out"
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); $N masks of 480x360"
 $SEGFLOW exec evaluate --input masks="$W/masks" --input truth="$W/masks" --classes "$DATA/classes.yaml" \
-  --out "$W/out" --cache "$W/cache" 2>&1 | grep -E "^evaluate: " | tail -1 | tee "$W/log.txt"
+  --out "$W/out" --cache "$W/cache" 2>&1 | grep -E "^evaluate: ran" | tail -1 | tee "$W/log.txt"
 secs=$(sed -n 's/.*(\([0-9.]*\) s)$/\1/p' "$W/log.txt")
 echo "evaluate: $N masks in $secs s = $(echo "scale=0; $N / $secs" | bc) images/s"
