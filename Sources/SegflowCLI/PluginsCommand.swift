@@ -55,19 +55,27 @@ struct PluginsCommand: AsyncParsableCommand {
     }
 
     struct Doctor: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "doctor")
+        static let configuration = CommandConfiguration(commandName: "doctor", abstract: "Check each plugin's environment: packages consistent, imports work.")
         func run() async throws {
             try await guarded {
+                var failed = false
                 for p in try PluginsCommand.plugins() {
                     let env = PluginEnvironment(plugin: p)
-                    guard env.isReady else { print("\(p.name): environment missing; run `segflow plugins install \(p.name)`"); continue }
-                    let proc = Process()
-                    proc.executableURL = URL(fileURLWithPath: env.path != nil ? env.python : "/usr/bin/env")
-                    proc.arguments = (env.path != nil ? [] : ["python3"]) + [p.entry, "--doctor"]
-                    proc.currentDirectoryURL = URL(fileURLWithPath: p.directory)
-                    try proc.run(); proc.waitUntilExit()
-                    print("\(p.name): \(proc.terminationStatus == 0 ? "ok" : "FAILED (status \(proc.terminationStatus))")")
+                    guard env.isReady else { print("\(p.name): environment missing; run `segflow plugins install \(p.name)`"); failed = true; continue }
+                    let python = env.path != nil ? [env.python] : ["/usr/bin/env", "python3"]
+                    var checks = [python + ["-m", "pip", "check", "--disable-pip-version-check"]]
+                    if let d = p.doctor { checks.append(python + [d]) }
+                    for argv in checks {
+                        let proc = Process()
+                        proc.executableURL = URL(fileURLWithPath: argv[0])
+                        proc.arguments = Array(argv.dropFirst())
+                        proc.currentDirectoryURL = URL(fileURLWithPath: p.directory)
+                        try proc.run(); proc.waitUntilExit()
+                        if proc.terminationStatus != 0 { failed = true; print("\(p.name): FAILED: \(argv.dropFirst().joined(separator: " "))") }
+                    }
+                    print("\(p.name): \(failed ? "problems above" : "ok") (\(env.path ?? "system python3"))")
                 }
+                if failed { throw SegflowError.user("a plugin environment has problems", hint: "reinstall it: rm -rf the folder shown, then `segflow plugins install`") }
             }
         }
     }

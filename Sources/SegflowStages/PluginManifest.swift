@@ -10,6 +10,8 @@ public struct Plugin: Sendable {
     public var entry: String
     /// nil: the worker runs on the system `python3` (no packages needed).
     public var requirements: String?
+    /// A script `segflow plugins doctor` runs in the environment (imports, device), if any.
+    public var doctor: String?
     /// Digest of the manifest, every source file matched by `sources`, and the requirements.
     public var fingerprint: Digest
     public var requirementsDigest: Digest?
@@ -48,7 +50,8 @@ public struct Plugin: Sendable {
                                   fingerprint: fingerprint, bag: &bag) { stages.append(d) }
         }
         try bag.throwIfErrors()
-        return Plugin(name: name, directory: directory, entry: entry, requirements: requirements, fingerprint: fingerprint,
+        return Plugin(name: name, directory: directory, entry: entry, requirements: requirements, doctor: root["doctor"]?.scalar,
+                      fingerprint: fingerprint,
                       requirementsDigest: reqDigest, stages: stages, sourceFiles: files)
     }
 
