@@ -1,0 +1,37 @@
+import Foundation
+import XCTest
+@testable import SegflowCore
+
+/// The digest type and the diagnostics every user error goes through.
+final class DigestTests: XCTestCase {
+    func testHexRoundTripAndOrdering() {
+        let d = Digest.of(Data("abc".utf8))
+        XCTAssertEqual(d.hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(Digest(hex: d.hex), d)
+        XCTAssertEqual(Digest(hex: d.hex.uppercased()), d)
+        XCTAssertNil(Digest(hex: "xyz"))
+        XCTAssertNil(Digest(hex: String(d.hex.dropLast()) + "g"))
+        XCTAssertEqual(Digest(bytes: d.bytes), d)
+        let lo = Digest(hex: String(repeating: "0", count: 63) + "1")!, hi = Digest(hex: "1" + String(repeating: "0", count: 63))!
+        XCTAssertLessThan(lo, hi)
+    }
+
+    func testFileDigestStreamsAndNamesAMissingFile() throws {
+        let path = NSTemporaryDirectory() + "digest-\(UUID().uuidString)"
+        try Data(repeating: 7, count: 3 << 20).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertEqual(try Digest.ofFile(at: path), Digest.of(Data(repeating: 7, count: 3 << 20)))
+        XCTAssertThrowsError(try Digest.ofFile(at: path + ".missing")) { XCTAssertTrue("\($0)".contains(".missing")) }
+    }
+
+    func testDiagnosticsSortByLocationAndCount() {
+        var bag = DiagnosticBag()
+        bag.error("second", at: SourceLocation(file: "p.yaml", line: 9, column: 1))
+        bag.error("first", at: SourceLocation(file: "p.yaml", line: 2, column: 5), hint: "do this")
+        XCTAssertThrowsError(try bag.throwIfErrors()) { e in
+            XCTAssertEqual("\(e)", "p.yaml:2:5: error: first\n  fix: do this\np.yaml:9:1: error: second\n2 errors")
+        }
+        XCTAssertEqual(Suggest.closest(to: "gradcamp", in: ["cam", "gradcampp", "hirescam"]), "gradcampp")
+        XCTAssertNil(Suggest.closest(to: "zzzzzz", in: ["cam", "crf"]))
+    }
+}

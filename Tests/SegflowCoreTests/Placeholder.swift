@@ -1,2 +1,0 @@
-import XCTest
-final class SegflowCoreTestsPlaceholder: XCTestCase { func testNothingYet() {} }

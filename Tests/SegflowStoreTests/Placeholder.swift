@@ -1,2 +1,0 @@
-import XCTest
-final class SegflowStoreTestsPlaceholder: XCTestCase { func testNothingYet() {} }

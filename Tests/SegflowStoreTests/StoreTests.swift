@@ -1,0 +1,72 @@
+import Foundation
+import XCTest
+import SegflowCore
+import SegflowGraph
+@testable import SegflowStore
+
+/// The CAS and the SQLite index: atomic read-only objects, results, fingerprints, runs, lineage.
+final class StoreTests: XCTestCase {
+    var dir: String!
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "segflow-store-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func testObjectsAreContentAddressedReadOnlyAndVerified() throws {
+        let store = try ObjectStore(root: dir)
+        let d = try store.ingest(data: Data("hello".utf8))
+        XCTAssertEqual(d, Digest.of(Data("hello".utf8)))
+        XCTAssertTrue(store.path(of: d).hasSuffix("/objects/\(d.hex.prefix(2))/\(d.hex.dropFirst(2))"))
+        let mode = try FileManager.default.attributesOfItem(atPath: store.path(of: d))[.posixPermissions] as? Int
+        XCTAssertEqual(mode, 0o444)
+        XCTAssertEqual(try store.ingest(data: Data("hello".utf8)), d, "the same bytes are stored once")
+        XCTAssertTrue(try ObjectStore(root: dir).isIntact(d))
+        chmod(store.path(of: d), 0o644)
+        try Data("tampered".utf8).write(to: URL(fileURLWithPath: store.path(of: d)))
+        XCTAssertFalse(try ObjectStore(root: dir).isIntact(d), "a fresh process re-hashes and sees the damage")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store.tmpDirectory), [], "no temp files left")
+    }
+
+    func testResultsRoundTripAndLineage() throws {
+        let index = try Index(path: dir + "/index.sqlite")
+        let out = Digest.of(Data("mask".utf8)), key = Digest.of(Data("key".utf8))
+        let run = try index.beginRun(pipeline: "p", file: "/p.yaml", command: "run")
+        try index.commit(results: [ResultRecord(key: key, node: "crf", stage: "crf", item: "a",
+                                                outputs: ["masks": FileTree(["a.png": out])], runID: run, duration: 0.5,
+                                                params: "{\"iterations\":10}", inputs: "{}")],
+                         executions: [ExecutionRecord(node: "crf", item: "a", key: key, status: "ran", reason: "new item", duration: 0.5)],
+                         runID: run)
+        try index.finishRun(run, status: "ok", ran: 1, cached: 0, failed: 0)
+        XCTAssertEqual(try index.results(for: [key])[key]?.outputs["masks"]?.files["a.png"], out)
+        XCTAssertEqual(try index.outputs(node: "crf", keys: [key])[key]?["masks"]?.files, ["a.png": out])
+        XCTAssertEqual(try index.outputs(node: "renamed", keys: [key])[key]?["masks"]?.files, ["a.png": out], "found by key under another node name")
+        XCTAssertEqual(try index.results(producing: out).map(\.node), ["crf"])
+        XCTAssertEqual(try index.latestResult(node: "crf", item: "a")?.params, "{\"iterations\":10}")
+        XCTAssertEqual(try index.runs().first?.status, "ok")
+        try index.forgetResults(producing: out)
+        XCTAssertTrue(try index.results(for: [key]).isEmpty)
+    }
+
+    func testFingerprintsByFolderPrefix() throws {
+        let index = try Index(path: nil)
+        let d = Digest.of(Data("x".utf8))
+        try index.saveFingerprints(["/data/a/1.png": Fingerprint(size: 1, mtimeNanos: 2, inode: 3, digest: d),
+                                    "/data/b/1.png": Fingerprint(size: 1, mtimeNanos: 2, inode: 3, digest: d)])
+        XCTAssertEqual(Array(try index.fingerprints(under: "/data/a/").keys), ["/data/a/1.png"])
+    }
+
+    func testTreeCodecRoundTrip() {
+        let t: [String: FileTree] = ["cams": FileTree(["a.npy": Digest.of(Data([1])), "b.npy": Digest.of(Data([2]))]), "empty": FileTree()]
+        XCTAssertEqual(TreeCodec.decode(TreeCodec.encode(t)), t)
+        XCTAssertEqual(TreeCodec.parseManifest(TreeCodec.manifest(t["cams"]!)), t["cams"])
+    }
+
+    func testAnUnusableIndexIsAUserErrorNamingIt() throws {
+        try Data("this is not a database".utf8).write(to: URL(fileURLWithPath: dir + "/index.sqlite"))
+        XCTAssertThrowsError(try Index(path: dir + "/index.sqlite")) { e in
+            XCTAssertTrue("\(e)".contains(dir + "/index.sqlite"), "\(e)")
+            XCTAssertEqual((e as? SegflowError)?.exitCode, 2)
+        }
+    }
+}
