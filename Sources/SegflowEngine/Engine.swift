@@ -64,10 +64,13 @@ public final class Engine: @unchecked Sendable {
         let planner = Planner(workspace: workspace, catalog: catalog, classes: graph.classes, force: force, explain: explain)
         var values: [String: [String: PortValue]] = [:]
         var nodes: [NodePlan] = []
+        let timing = ProcessInfo.processInfo.environment["SEGFLOW_TIMING"] != nil
         for node in graph.nodes {
+            let t0 = Date()
             let p = try planner.plan(node, upstream: values)
             values[node.id] = p.outputs
             nodes.append(p)
+            if timing { FileHandle.standardError.write(Data(String(format: "plan %@: %.1f ms\n", node.id, Date().timeIntervalSince(t0) * 1000).utf8)) }
         }
         try planner.fingerprints.save()
         return Plan(pipeline: graph.name, nodes: nodes)
@@ -94,6 +97,7 @@ public final class Engine: @unchecked Sendable {
                 attempt += 1
                 reporter.note("warning: object \(c.digest.short) is corrupt (\(c.path)); evicted, recomputing what made it")
                 workspace.objects.evict(c.digest)
+                try workspace.index.forgetImports(of: c.digest)
             } catch {
                 let cancelled = { if case SegflowError.cancelled = error { return true }; return false }()
                 try? workspace.index.finishRun(runID, status: cancelled ? "cancelled" : "failed", ran: 0, cached: 0, failed: 0)

@@ -20,6 +20,7 @@ public enum Maintenance {
             let p = ws.objects.path(of: d)
             bytes += Int64((try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0)
             ws.objects.evict(d)
+            try ws.index.forgetImports(of: d)
             removed += 1
         }
         try? FileManager.default.removeItem(atPath: ws.objects.tmpDirectory)
@@ -32,7 +33,7 @@ public enum Maintenance {
         let all = ws.objects.allObjects()
         var corrupt: [Digest] = []
         for (i, d) in all.enumerated() {
-            if !ws.objects.isIntact(d) { corrupt.append(d); ws.objects.evict(d) }
+            if !ws.objects.isIntact(d) { corrupt.append(d); ws.objects.evict(d); try? ws.index.forgetImports(of: d) }
             if i % 500 == 0 { progress(i, all.count) }
         }
         return (all.count, corrupt)

@@ -93,6 +93,8 @@ final class NodeExecutor: @unchecked Sendable {
             }
         }
         try workspace.index.commit(results: records, executions: executions, runID: runID)
+        try workspace.index.markImported(paths: plan.items.filter { $0.status == .run }.flatMap { $0.sourceFiles.map(\.path) }
+                                             + plan.unmarkedImports)
         return NodeSummary(node: plan.node.id, stage: plan.node.descriptor.name, status: ran > 0 ? "ran" : "cached",
                            ran: ran, cached: plan.items.count - ran, failed: 0, seconds: 0, outputs: outputs)
     }

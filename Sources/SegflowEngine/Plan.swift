@@ -49,6 +49,8 @@ public struct NodePlan: Sendable {
     public var inputTrees: [String: FileTree] = [:]
     /// Canonical JSON of the key params (for lineage and `why`).
     public var paramsJSON: String = "{}"
+    /// Sources: files whose objects exist but whose fingerprints do not say so yet.
+    var unmarkedImports: [String] = []
 
     /// Work units to run: one per item of a map/source node, one per reduce node (set by `tally`).
     public private(set) var runCount = 0

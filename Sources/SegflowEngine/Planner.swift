@@ -45,8 +45,9 @@ final class Planner {
         var trees: [String: FileTree] = [:]
         for p in node.descriptor.outputs { trees[p.name] = FileTree() }
         let forced = force.contains(node.id)
+        var unmarked: [String] = []
         for f in files {
-            let d = try fingerprints.digest(of: f.path)
+            let (d, imported) = try fingerprints.lookup(f.path)
             let stem = FileTree.stem(of: f.name)
             let i: Int
             if let j = position[stem] { i = j } else {
@@ -59,14 +60,20 @@ final class Planner {
             trees[f.port, default: FileTree()].files[f.name] = d
             if forced {
                 items[i].status = .run; items[i].reasons = ["forced"]
-            } else if !workspace.objects.contains(d) {
-                items[i].status = .run
-                items[i].reasons.append("new input: \(f.port)/\(stem)")
+            } else if !imported {
+                // An unchanged, already imported file needs no stat of its object: eviction clears the mark,
+                // and a stage re-hashes every input before reading it.
+                if workspace.objects.contains(d) { unmarked.append(f.path) } else {
+                    items[i].status = .run
+                    items[i].reasons.append("new input: \(f.port)/\(stem)")
+                }
             }
         }
         let outputs = trees.mapValues { PortValue.known($0) }
-        return NodePlan(node: node, status: items.contains { $0.status == .run } ? .run : .cached, reasons: [],
-                        items: items, key: nil, outputs: outputs, waiting: false)
+        var plan = NodePlan(node: node, status: items.contains { $0.status == .run } ? .run : .cached, reasons: [],
+                            items: items, key: nil, outputs: outputs, waiting: false)
+        plan.unmarkedImports = unmarked
+        return plan
     }
 
     // MARK: - Map and reduce

@@ -30,8 +30,10 @@ public struct Fingerprint: Sendable, Hashable {
     public var mtimeNanos: Int64
     public var inode: Int64
     public var digest: Digest
-    public init(size: Int64, mtimeNanos: Int64, inode: Int64, digest: Digest) {
-        self.size = size; self.mtimeNanos = mtimeNanos; self.inode = inode; self.digest = digest
+    /// The file's bytes were copied into the store (a plan need not stat the object again).
+    public var imported: Bool
+    public init(size: Int64, mtimeNanos: Int64, inode: Int64, digest: Digest, imported: Bool = false) {
+        self.size = size; self.mtimeNanos = mtimeNanos; self.inode = inode; self.digest = digest; self.imported = imported
     }
 }
 
@@ -94,6 +96,10 @@ public final class Index: @unchecked Sendable {
             CREATE TABLE fingerprints (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
               inode INTEGER NOT NULL, digest TEXT NOT NULL);
             """)
+        }
+        m.registerMigration("v2: fingerprints remember imports") { db in
+            try db.execute(sql: "ALTER TABLE fingerprints ADD COLUMN imported INTEGER NOT NULL DEFAULT 0")
+            try db.execute(sql: "CREATE INDEX fingerprints_digest ON fingerprints(digest)")
         }
         return m
     }
@@ -203,11 +209,11 @@ public final class Index: @unchecked Sendable {
     public func fingerprints(under prefix: String) throws -> [String: Fingerprint] {
         try db.read { db in
             var out: [String: Fingerprint] = [:]
-            let rows = try Row.fetchCursor(db, sql: "SELECT path, size, mtime_ns, inode, digest FROM fingerprints WHERE path >= ? AND path < ?",
+            let rows = try Row.fetchCursor(db, sql: "SELECT path, size, mtime_ns, inode, digest, imported FROM fingerprints WHERE path >= ? AND path < ?",
                                            arguments: [prefix, prefix + "\u{10FFFF}"])
             while let row = try rows.next() {
                 if let d = Digest(hex: row[4]) {
-                    out[row[0]] = Fingerprint(size: row[1], mtimeNanos: row[2], inode: row[3], digest: d)
+                    out[row[0]] = Fingerprint(size: row[1], mtimeNanos: row[2], inode: row[3], digest: d, imported: row[5])
                 }
             }
             return out
@@ -217,8 +223,22 @@ public final class Index: @unchecked Sendable {
     public func saveFingerprints(_ fps: [String: Fingerprint]) throws {
         guard !fps.isEmpty else { return }
         try db.write { db in
-            let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO fingerprints (path, size, mtime_ns, inode, digest) VALUES (?,?,?,?,?)")
-            for (p, f) in fps { try stmt.execute(arguments: [p, f.size, f.mtimeNanos, f.inode, f.digest.hex]) }
+            let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO fingerprints (path, size, mtime_ns, inode, digest, imported) VALUES (?,?,?,?,?,?)")
+            for (p, f) in fps { try stmt.execute(arguments: [p, f.size, f.mtimeNanos, f.inode, f.digest.hex, f.imported]) }
         }
+    }
+
+    /// Marks files as copied into the store.
+    public func markImported(paths: [String]) throws {
+        guard !paths.isEmpty else { return }
+        try db.write { db in
+            let stmt = try db.cachedStatement(sql: "UPDATE fingerprints SET imported = 1 WHERE path = ?")
+            for p in paths { try stmt.execute(arguments: [p]) }
+        }
+    }
+
+    /// An object was evicted: files with that content must be imported again.
+    public func forgetImports(of d: Digest) throws {
+        try db.write { db in try db.execute(sql: "UPDATE fingerprints SET imported = 0 WHERE digest = ?", arguments: [d.hex]) }
     }
 }

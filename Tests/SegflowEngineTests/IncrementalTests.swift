@@ -114,6 +114,22 @@ final class IncrementalTests: XCTestCase {
         XCTAssertEqual(counter.calls("countLabels"), 0, "same outputs: the reduce stays cached")
     }
 
+    func testCorruptImportedImageIsImportedAgain() async throws {
+        let p = try writePipeline()
+        let s1 = try await run(p)
+        let ws = try Workspace(root: dir + "/cache")
+        let image = s1.node("images")!.outputs["images"]!.files["img3.png"]!
+        chmod(ws.objects.path(of: image), 0o644)
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: ws.objects.path(of: image)))
+        counter.reset()
+        _ = try await run(p, force: ["sizes"])
+        XCTAssertTrue(ws.objects.isIntact(image), "the dataset file was copied into the store again")
+        XCTAssertEqual(counter.items("sizeLabel").count, 5)
+        counter.reset()
+        let s3 = try await run(p)
+        XCTAssertEqual(s3.ran, 0)
+    }
+
     func testCorruptObjectIsDetectedAndRecomputed() async throws {
         let p = try writePipeline()
         let s1 = try await run(p)
