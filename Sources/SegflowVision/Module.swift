@@ -1,1 +1,0 @@
-// SegflowVision: see ARCHITECTURE.md
