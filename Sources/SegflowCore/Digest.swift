@@ -121,3 +121,11 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
         try c.encode(hex)
     }
 }
+
+/// SHA-256 fed in pieces (copy-and-hash in one pass), without exposing the crypto library.
+public struct DigestStream {
+    private var hasher = SHA256()
+    public init() {}
+    public mutating func update(_ data: Data) { hasher.update(data: data) }
+    public func finalize() -> Digest { Digest(bytes: hasher.finalize()) }
+}

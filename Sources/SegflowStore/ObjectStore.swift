@@ -50,9 +50,14 @@ public struct ObjectStore: Sendable {
     @discardableResult
     public func ingest(movingFile source: String) throws -> Digest {
         let d = try Digest.ofFile(at: source)
+        try fsyncFile(source)
+        return try place(source, as: d)
+    }
+
+    /// Renames a complete, synced file into place under its digest (or drops it if already there).
+    private func place(_ source: String, as d: Digest) throws -> Digest {
         let dest = path(of: d)
         if contains(d) { unlink(source); return d }
-        try fsyncFile(source)
         try FileManager.default.createDirectory(atPath: (dest as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         chmod(source, 0o444)
         if rename(source, dest) != 0 {
@@ -62,15 +67,32 @@ public struct ObjectStore: Sendable {
         return d
     }
 
-    /// Adds a copy of a file that stays where it is (dataset imports).
+    /// Adds a copy of a file that stays where it is (dataset imports). The copy is hashed as it is
+    /// written, so the source is read once and the copy is not hashed again.
     @discardableResult
     public func ingest(copyingFile source: String, knownDigest: Digest? = nil) throws -> Digest {
         if let k = knownDigest, contains(k) { return k }
-        let tmp = tmpDirectory + "/ingest-\(UUID().uuidString)"
-        do { try FileManager.default.copyItem(atPath: source, toPath: tmp) } catch {
-            throw SegflowError.user("cannot read \(source): \(error.localizedDescription)", hint: "check the file exists and is readable")
+        guard let input = FileHandle(forReadingAtPath: source) else {
+            throw SegflowError.user("cannot read \(source)", hint: "check the file exists and is readable")
         }
-        return try ingest(movingFile: tmp)
+        defer { try? input.close() }
+        let tmp = tmpDirectory + "/ingest-\(UUID().uuidString)"
+        guard FileManager.default.createFile(atPath: tmp, contents: nil), let output = FileHandle(forWritingAtPath: tmp) else {
+            throw SegflowError.internal("cannot write \(tmp)")
+        }
+        var hasher = DigestStream()
+        do {
+            while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
+                hasher.update(chunk)
+                try output.write(contentsOf: chunk)
+            }
+            try output.synchronize()
+            try output.close()
+        } catch {
+            try? output.close(); unlink(tmp)
+            throw SegflowError.user("cannot copy \(source) into the store: \(error.localizedDescription)")
+        }
+        return try place(tmp, as: hasher.finalize())
     }
 
     /// Adds bytes.
