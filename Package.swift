@@ -35,6 +35,7 @@ let package = Package(
         .target(name: "SegflowStore", dependencies: [
             "SegflowCore", "SegflowGraph",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         .target(name: "SegflowImaging", dependencies: ["CImageShim"]),
         .target(name: "SegflowVision", dependencies: ["SegflowImaging"]),
@@ -56,7 +57,7 @@ let package = Package(
         .testTarget(name: "SegflowCoreTests", dependencies: ["SegflowCore"]),
         .testTarget(name: "SegflowSpecTests", dependencies: ["SegflowSpec"]),
         .testTarget(name: "SegflowGraphTests", dependencies: ["SegflowGraph", "SegflowStages"]),
-        .testTarget(name: "SegflowStoreTests", dependencies: ["SegflowStore"]),
+        .testTarget(name: "SegflowStoreTests", dependencies: ["SegflowStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SegflowImagingTests", dependencies: ["SegflowImaging"]),
         .testTarget(name: "SegflowVisionTests", dependencies: ["SegflowVision", "SegflowImaging"]),
         .testTarget(name: "SegflowVLMTests", dependencies: ["SegflowVLM"]),

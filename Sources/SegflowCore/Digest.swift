@@ -72,14 +72,27 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
     /// Lowercase hex, 64 characters.
     public var hex: String {
         String(unsafeUninitializedCapacity: 64) { buf in
-            let table: StaticString = "0123456789abcdef"
-            let t = table.utf8Start
-            var i = 0
-            for w in [w0, w1, w2, w3] {
-                for shift in stride(from: 60, through: 0, by: -4) { buf[i] = t[Int((w >> UInt64(shift)) & 15)]; i += 1 }
-            }
+            writeHex(into: UnsafeMutableRawBufferPointer(buf))
             return 64
         }
+    }
+
+    /// Writes the 64 lowercase hex characters into `out` (at least 64 bytes), without allocating:
+    /// object paths are built this way thousands of times per plan.
+    public func writeHex(into out: UnsafeMutableRawBufferPointer) {
+        precondition(out.count >= 64)
+        let table: StaticString = "0123456789abcdef"
+        let t = table.utf8Start
+        var i = 0
+        func put(_ w: UInt64) {
+            var shift: UInt64 = 60
+            while true {
+                out[i] = t[Int((w >> shift) & 15)]; i += 1
+                if shift == 0 { break }
+                shift -= 4
+            }
+        }
+        put(w0); put(w1); put(w2); put(w3)
     }
 
     /// The first 12 hex characters, for humans.

@@ -1,12 +1,24 @@
 import Foundation
 import SegflowCore
+import SegflowStages
 import SegflowStore
 
 /// Digests of input files, re-hashing only those whose size, mtime or inode changed.
 final class Fingerprinter {
     private let index: Index
-    private var known: [String: Fingerprint] = [:]
-    private var loadedPrefixes: Set<String> = []
+    /// Known fingerprints per folder (with its trailing slash), keyed by the name inside it.
+    /// Folders seen in this session (a dataset's images and masks alternate, so a handful at most),
+    /// each with its fingerprints keyed by file name and a descriptor for `fstatat`.
+    private var folders: [Folder] = []
+
+    private final class Folder {
+        let path: String
+        let fd: Int32
+        var table: [String: Fingerprint]
+        init(path: String, fd: Int32, table: [String: Fingerprint]) { self.path = path; self.fd = fd; self.table = table }
+        deinit { if fd >= 0 { close(fd) } }
+    }
+
     private(set) var updated: [String: Fingerprint] = [:]
     /// Files hashed in this session (for tests and the benchmark).
     private(set) var hashed = 0
@@ -20,25 +32,90 @@ final class Fingerprinter {
     func lookup(_ path: String) throws -> (digest: Digest, imported: Bool) {
         // The folder prefix by a byte scan: NSString path methods cost more than the stat on a 10k-file plan.
         let utf8 = path.utf8
-        let dir = utf8.lastIndex(of: UInt8(ascii: "/")).map { String(path[...$0]) } ?? "./"
-        if !loadedPrefixes.contains(dir) {
-            loadedPrefixes.insert(dir)
-            for (p, f) in try index.fingerprints(under: dir) { known[p] = f }
-        }
+        guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return try lookup("./" + path) }
+        let nameStart = utf8.index(after: slash)
+        let folder = try self.folder(of: path, slash: slash, nameStart: nameStart)
+        let name = String(path[nameStart...])
         var st = stat()
-        guard stat(path, &st) == 0 else {
+        let rc = folder.fd >= 0 ? fstatat(folder.fd, name, &st, 0) : stat(path, &st)
+        guard rc == 0 else {
             throw SegflowError.user("cannot read \(path): \(String(cString: strerror(errno)))", hint: "check that the file exists")
         }
         let size = Int64(st.st_size)
         let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
         let inode = Int64(bitPattern: UInt64(st.st_ino))
-        if let f = known[path], f.size == size, f.mtimeNanos == mtime, f.inode == inode { return (f.digest, f.imported) }
+        if let f = folder.table[name], f.size == size, f.mtimeNanos == mtime, f.inode == inode { return (f.digest, f.imported) }
         let d = try Digest.ofFile(at: path)
         hashed += 1
         let fp = Fingerprint(size: size, mtimeNanos: mtime, inode: inode, digest: d)
-        known[path] = fp
+        folder.table[name] = fp
         updated[path] = fp
         return (d, false)
+    }
+
+    /// Digests of many files at once (a source node's whole dataset): the stats and table lookups run on
+    /// every core, then files whose fingerprint changed are hashed one by one. Same answers as `lookup`.
+    func lookupAll(_ files: [SourceFile]) throws -> [(digest: Digest, imported: Bool)] {
+        // Serial: each file's folder, loading its fingerprints once (files of one folder share the
+        // folder string, so the comparison is usually an identity check).
+        var folderOf = [Folder?](repeating: nil, count: files.count)
+        var last: Folder?
+        for (k, f) in files.enumerated() {
+            if let l = last, l.path == f.folder { folderOf[k] = l; continue }
+            let found = try folders.first { $0.path == f.folder } ?? loadFolder(f.folder)
+            folderOf[k] = found; last = found
+        }
+        enum Match { case hit(Digest, Bool), unknown }
+        var matches = [Match](repeating: .unknown, count: files.count)
+        Planner.parallelChunks(files.count, into: &matches) { range, out in
+            // Disjoint slices of `out`; folders' tables are only read here.
+            for k in range {
+                guard let folder = folderOf[k], folder.fd >= 0 else { continue }
+                let name = files[k].fileName
+                var st = stat()
+                guard fstatat(folder.fd, name, &st, 0) == 0 else { continue }
+                let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+                if let f = folder.table[name], f.size == Int64(st.st_size), f.mtimeNanos == mtime,
+                   f.inode == Int64(bitPattern: UInt64(st.st_ino)) {
+                    out[k] = .hit(f.digest, f.imported)
+                }
+            }
+        }
+        // Serial: anything not matched goes through `lookup` (hashing, errors naming the file).
+        var result: [(digest: Digest, imported: Bool)] = []
+        result.reserveCapacity(files.count)
+        for (k, m) in matches.enumerated() {
+            if case .hit(let d, let imported) = m { result.append((d, imported)) } else { result.append(try lookup(files[k].path)) }
+        }
+        return result
+    }
+
+    /// Whether `path` is `dir` followed by the file name starting at `nameStart`.
+    private static func isFile(_ path: String, nameStart: String.Index, in dir: String) -> Bool {
+        let p = path.utf8, d = dir.utf8
+        guard p.distance(from: p.startIndex, to: nameStart) == d.count else { return false }
+        // memcmp on the contiguous UTF-8 of native strings; the generic compare as a fallback.
+        if let same = p.withContiguousStorageIfAvailable({ pb in
+            d.withContiguousStorageIfAvailable { db in memcmp(pb.baseAddress!, db.baseAddress!, db.count) == 0 }
+        }), let same { return same }
+        return p[..<nameStart].elementsEqual(d)
+    }
+
+    /// The folder holding `path`, loading its fingerprints once per session.
+    private func folder(of path: String, slash: String.Index, nameStart: String.Index) throws -> Folder {
+        // Most recently used first: a linear scan of byte compares beats hashing the folder path.
+        for (i, f) in folders.enumerated() where Self.isFile(path, nameStart: nameStart, in: f.path) {
+            if i != 0 { folders.swapAt(0, i) }
+            return f
+        }
+        return try loadFolder(String(path[...slash]))
+    }
+
+    private func loadFolder(_ dir: String) throws -> Folder {
+        // The descriptor only anchors fstatat; a folder we cannot open falls back to stat(path).
+        let f = Folder(path: dir, fd: open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), table: try index.fingerprints(under: dir))
+        folders.insert(f, at: 0)
+        return f
     }
 
     /// Saves the fingerprints learned in this session.

@@ -59,12 +59,12 @@ final class NodeExecutor: @unchecked Sendable {
     func importSource(_ plan: NodePlan) throws -> NodeSummary {
         var records: [ResultRecord] = []
         var executions: [ExecutionRecord] = []
-        var outputs: [String: FileTree] = [:]
-        for p in plan.node.descriptor.outputs { outputs[p.name] = FileTree() }
+        // A source's plan knows every file's digest already (cached items carry no per-item trees).
+        var outputs: [String: FileTree] = plan.outputs.compactMapValues(\.tree)
+        for p in plan.node.descriptor.outputs where outputs[p.name] == nil { outputs[p.name] = FileTree() }
         var ran = 0
         let toRun = plan.items.filter { $0.status == .run }.count
         for item in plan.items {
-            for (port, tree) in item.outputs { outputs[port, default: FileTree()].files.merge(tree.files) { a, _ in a } }
             guard item.status == .run else { continue }
             if cancellation.isCancelled { throw SegflowError.cancelled }
             let t0 = Date()

@@ -14,7 +14,7 @@ public struct ItemPlan: Sendable {
     public var key: Digest?
     public var status: WorkStatus
     public var reasons: [String]
-    /// This item's files per output port, when cached (or, for sources, known by hashing).
+    /// This item's files per output port, when cached (map nodes) or to be imported (sources).
     public var outputs: [String: FileTree]
     /// For sources: the files to import (port, name, path).
     public var sourceFiles: [SourceFile] = []

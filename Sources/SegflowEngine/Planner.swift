@@ -43,20 +43,28 @@ final class Planner {
         position.reserveCapacity(files.count)
         var items: [ItemPlan] = []
         var trees: [String: FileTree] = [:]
-        for p in node.descriptor.outputs { trees[p.name] = FileTree() }
+        for p in node.descriptor.outputs {
+            // Sized up front: growing a 10k-entry dictionary rehashes every name several times.
+            var t = FileTree(); t.files.reserveCapacity(files.count); trees[p.name] = t
+        }
         let forced = force.contains(node.id)
         var unmarked: [String] = []
-        for f in files {
-            let (d, imported) = try fingerprints.lookup(f.path)
+        // Pass 1: a digest per file and a status per item. Per-item file lists are only built for items
+        // that will be imported (pass 2): in a cached plan that saves several allocations per file.
+        var itemOfFile: [Int] = []
+        itemOfFile.reserveCapacity(files.count)
+        var digests: [Digest] = []
+        digests.reserveCapacity(files.count)
+        let found = try fingerprints.lookupAll(files)
+        for (k, f) in files.enumerated() {
+            let (d, imported) = found[k]
             let stem = FileTree.stem(of: f.name)
             let i: Int
             if let j = position[stem] { i = j } else {
                 i = items.count; position[stem] = i
                 items.append(ItemPlan(stem: stem, key: nil, status: .cached, reasons: [], outputs: [:]))
             }
-            // In place on the array element: a nested optional-dictionary path would copy the item.
-            items[i].outputs[f.port, default: FileTree()].files[f.name] = d
-            items[i].sourceFiles.append(f)
+            itemOfFile.append(i); digests.append(d)
             trees[f.port, default: FileTree()].files[f.name] = d
             if forced {
                 items[i].status = .run; items[i].reasons = ["forced"]
@@ -68,6 +76,12 @@ final class Planner {
                     items[i].reasons.append("new input: \(f.port)/\(stem)")
                 }
             }
+        }
+        // Pass 2: what the import needs for the items that run.
+        for (k, f) in files.enumerated() where items[itemOfFile[k]].status == .run {
+            let i = itemOfFile[k]
+            items[i].outputs[f.port, default: FileTree()].files[f.name] = digests[k]
+            items[i].sourceFiles.append(f)
         }
         let outputs = trees.mapValues { PortValue.known($0) }
         var plan = NodePlan(node: node, status: items.contains { $0.status == .run } ? .run : .cached, reasons: [],
@@ -136,37 +150,59 @@ final class Planner {
         let whole = wholePorts.map { (port: $0, tree: inputTrees[$0]!.digest) }
         let stemMaps = itemPorts.map { inputTrees[$0]!.byStem }
         let stems = itemStems(node, inputTrees)
+        // Item keys on every core (one SHA-256 each); the dictionaries are only read here.
+        let itemTrees = itemPorts.map { inputTrees[$0]! }
+        var keys = [Digest](repeating: Digest.of([UInt8]()), count: stems.count)
+        Self.parallelChunks(stems.count, into: &keys) { range, out in
+            for k in range {
+                var itemInputs: [(port: String, file: String, digest: Digest)] = []
+                for (i, port) in itemPorts.enumerated() {
+                    guard let file = stemMaps[i][stems[k]], let dg = itemTrees[i].files[file] else { continue }
+                    itemInputs.append((port, file, dg))
+                }
+                out[k] = KeyBuilder.itemKey(prefix: prefix, wholeInputs: whole, itemInputs: itemInputs, stem: stems[k])
+            }
+        }
         var items: [ItemPlan] = []
         items.reserveCapacity(stems.count)
-        var keys: [Digest] = []
-        keys.reserveCapacity(stems.count)
-        for stem in stems {
-            var itemInputs: [(port: String, file: String, digest: Digest)] = []
-            var inputsRecord: [String: [String: Digest]] = [:]
-            for (i, port) in itemPorts.enumerated() {
-                guard let file = stemMaps[i][stem], let dg = inputTrees[port]!.files[file] else { continue }
-                itemInputs.append((port, file, dg))
-                inputsRecord[port] = [file: dg]
-            }
-            let key = KeyBuilder.itemKey(prefix: prefix, wholeInputs: whole, itemInputs: itemInputs, stem: stem)
-            keys.append(key)
-            items.append(ItemPlan(stem: stem, key: key, status: .run, reasons: [], outputs: [:], inputs: inputsRecord))
+        for (k, stem) in stems.enumerated() {
+            items.append(ItemPlan(stem: stem, key: keys[k], status: .run, reasons: [], outputs: [:]))
         }
         let hits = try workspace.index.outputs(node: node.id, keys: keys)
-        var merged: [String: FileTree] = Dictionary(uniqueKeysWithValues: d.outputs.map { ($0.name, FileTree()) })
+        var merged: [String: FileTree] = Dictionary(uniqueKeysWithValues: d.outputs.map { port in
+            var t = FileTree(); if port.type.isItemSet { t.files.reserveCapacity(stems.count) }; return (port.name, t)
+        })
+        // Whether each hit's objects are all still in the store: one stat per object, on every core.
+        let objects = workspace.objects
+        var intact = [Bool](repeating: false, count: items.count)
+        if !forced {
+            Self.parallelChunks(items.count, into: &intact) { range, out in
+                for k in range {
+                    guard let hit = hits[keys[k]] else { continue }
+                    out[k] = hit.values.allSatisfy { $0.files.values.allSatisfy(objects.contains) }
+                }
+            }
+        }
         var allCached = true
         for i in items.indices {
             let key = items[i].key!
-            if forced { items[i].reasons = ["forced"]; allCached = false; continue }
-            if let hit = hits[key] {
-                if hit.values.allSatisfy({ $0.files.values.allSatisfy(workspace.objects.contains) }) {
-                    items[i].status = .cached
-                    items[i].outputs = hit
-                    for (port, t) in hit {
-                        for (name, d) in t.files { merged[port, default: FileTree()].files[name] = d }
-                    }
-                    continue
+            if intact[i], let hit = hits[key] {
+                items[i].status = .cached
+                items[i].outputs = hit
+                for (port, t) in hit {
+                    for (name, d) in t.files { merged[port, default: FileTree()].files[name] = d }
                 }
+                continue
+            }
+            allCached = false
+            // What the item reads (port -> file -> digest), for the call and for `why`; cached items need none.
+            for (j, port) in itemPorts.enumerated() {
+                guard let file = stemMaps[j][items[i].stem], let dg = itemTrees[j].files[file] else { continue }
+                items[i].inputs[port] = [file: dg]
+            }
+            if forced {
+                items[i].reasons = ["forced"]
+            } else if hits[key] != nil {
                 items[i].reasons = ["output missing"]
             } else if explain {
                 var inputs = whole.map { ($0.port, $0.tree.hex) }
@@ -175,13 +211,26 @@ final class Planner {
             } else {
                 items[i].reasons = ["not cached"]
             }
-            allCached = false
         }
         let outputs: [String: PortValue] = allCached
             ? merged.mapValues { .known($0) }
             : Dictionary(uniqueKeysWithValues: d.outputs.map { ($0.name, PortValue.pending(stems: $0.type.isItemSet ? stems : nil)) })
         return NodePlan(node: node, status: allCached ? .cached : .run, reasons: forced ? ["forced"] : [], items: items, key: nil,
                         outputs: outputs, waiting: false, inputTrees: inputTrees, paramsJSON: paramsJSON)
+    }
+
+    /// Fills `out` by running `body` on disjoint index ranges on every core (each range writes only its own slots).
+    static func parallelChunks<T>(_ count: Int, into out: inout [T], _ body: (Range<Int>, UnsafeMutableBufferPointer<T>) -> Void) {
+        guard count > 0 else { return }
+        // Small inputs are not worth a thread hop.
+        let chunks = count < 256 ? 1 : min(count, 4 * ProcessInfo.processInfo.activeProcessorCount)
+        out.withUnsafeMutableBufferPointer { buf in
+            let buf = buf
+            if chunks == 1 { body(0..<count, buf); return }
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                body((count * c / chunks)..<(count * (c + 1) / chunks), buf)
+            }
+        }
     }
 
     /// The items of a map node: stems present on every connected item-set input.

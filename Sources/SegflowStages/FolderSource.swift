@@ -17,6 +17,7 @@ public struct FolderSource: SourceStage {
     public func enumerate(params: [String: CanonicalValue]) throws -> [SourceFile] {
         let dir = params["path"]?.stringValue ?? ""
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
-        return names.map { SourceFile(port: "files", name: $0, path: dir + "/" + $0) }
+        let folder = dir.hasSuffix("/") ? dir : dir + "/"
+        return names.map { SourceFile(port: "files", name: $0, folder: folder) }
     }
 }

@@ -60,12 +60,14 @@ public struct ImageFolderStage: SourceStage {
                 }
                 maskNames = Set(m)
             }
+            let imagesFolder = imagesDir.hasSuffix("/") ? imagesDir : imagesDir + "/"
+            let masksFolder = masksDir.map { $0.hasSuffix("/") ? $0 : $0 + "/" }
             for name in names.sorted() where Self.imageExtensions.contains(FileTree.extension(of: name).lowercased()) {
-                out.append(SourceFile(port: "images", name: name, path: imagesDir + "/" + name))
-                if let masksDir {
+                out.append(SourceFile(port: "images", name: name, folder: imagesFolder))
+                if let masksFolder {
                     let maskName = FileTree.stem(of: name) + ".png"
                     if maskNames.contains(maskName) {
-                        out.append(SourceFile(port: "masks", name: maskName, path: masksDir + "/" + maskName))
+                        out.append(SourceFile(port: "masks", name: maskName, folder: masksFolder))
                     }
                 }
             }

@@ -9,12 +9,17 @@ public struct ObjectStore: Sendable {
     public var objectsDirectory: String { root + "/objects" }
     public var tmpDirectory: String { root + "/tmp" }
 
+    /// The objects folder held open: `contains` stats `ab/cdef...` relative to it, without building a
+    /// `String` or walking the cache path for each of the thousands of objects a plan checks.
+    private let objectsFolder: FolderHandle
+
     public init(root: String) throws {
         self.root = root
         let fm = FileManager.default
-        for d in [objectsDirectory, tmpDirectory] {
+        for d in [root + "/objects", root + "/tmp"] {
             try fm.createDirectory(atPath: d, withIntermediateDirectories: true)
         }
+        objectsFolder = FolderHandle(path: root + "/objects")
     }
 
     public func path(of d: Digest) -> String {
@@ -25,6 +30,17 @@ public struct ObjectStore: Sendable {
     /// Whether the object file exists (a cheap stat; `verify` re-hashes).
     public func contains(_ d: Digest) -> Bool {
         var st = stat()
+        if objectsFolder.fd >= 0 {
+            // "ab/" + 62 hex characters + NUL, on the stack.
+            var name = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+            let found = withUnsafeMutableBytes(of: &name) { buf -> Bool in
+                d.writeHex(into: UnsafeMutableRawBufferPointer(rebasing: buf[1...]))
+                buf[0] = buf[1]; buf[1] = buf[2]; buf[2] = UInt8(ascii: "/"); buf[65] = 0
+                return fstatat(objectsFolder.fd, buf.baseAddress!.assumingMemoryBound(to: CChar.self), &st, 0) == 0
+            }
+            if found { return true }
+            // The folder may have been replaced since it was opened: ask by path before saying no.
+        }
         return stat(path(of: d), &st) == 0
     }
 
@@ -132,6 +148,13 @@ public struct ObjectStore: Sendable {
         defer { close(fd) }
         fsync(fd)
     }
+}
+
+/// A folder held open (read-only) for `fstatat`; -1 when it cannot be opened (callers fall back to paths).
+final class FolderHandle: @unchecked Sendable {
+    let fd: Int32
+    init(path: String) { fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+    deinit { if fd >= 0 { close(fd) } }
 }
 
 /// A thread-safe set of digests.

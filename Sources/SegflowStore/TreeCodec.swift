@@ -16,29 +16,32 @@ public enum TreeCodec {
     }
 
     public static func decode(_ text: String) -> [String: FileTree] {
-        var out: [String: FileTree] = [:]
         var text = text
-        text.withUTF8 { buf in
-            var lineStart = 0
-            while lineStart < buf.count {
-                var end = lineStart
-                while end < buf.count && buf[end] != 0x0A { end += 1 }
-                // port \t file \t digest
-                var tab1 = lineStart
-                while tab1 < end && buf[tab1] != 0x09 { tab1 += 1 }
-                var tab2 = tab1 + 1
-                while tab2 < end && buf[tab2] != 0x09 { tab2 += 1 }
-                if tab2 < end {
-                    let port = String(decoding: UnsafeBufferPointer(rebasing: buf[lineStart..<tab1]), as: UTF8.self)
-                    if tab2 == tab1 + 1 {
-                        if out[port] == nil { out[port] = FileTree() }
-                    } else if let d = Digest(hexBytes: UnsafeBufferPointer(rebasing: buf[(tab2 + 1)..<end])) {
-                        let file = String(decoding: UnsafeBufferPointer(rebasing: buf[(tab1 + 1)..<tab2]), as: UTF8.self)
-                        out[port, default: FileTree()].files[file] = d
-                    }
+        return text.withUTF8 { decode($0) }
+    }
+
+    /// Decodes the UTF-8 bytes of the text form (as SQLite hands them out, without a `String`).
+    public static func decode(_ buf: UnsafeBufferPointer<UInt8>) -> [String: FileTree] {
+        var out: [String: FileTree] = [:]
+        var lineStart = 0
+        while lineStart < buf.count {
+            var end = lineStart
+            while end < buf.count && buf[end] != 0x0A { end += 1 }
+            // port \t file \t digest
+            var tab1 = lineStart
+            while tab1 < end && buf[tab1] != 0x09 { tab1 += 1 }
+            var tab2 = tab1 + 1
+            while tab2 < end && buf[tab2] != 0x09 { tab2 += 1 }
+            if tab2 < end {
+                let port = String(decoding: UnsafeBufferPointer(rebasing: buf[lineStart..<tab1]), as: UTF8.self)
+                if tab2 == tab1 + 1 {
+                    if out[port] == nil { out[port] = FileTree() }
+                } else if let d = Digest(hexBytes: UnsafeBufferPointer(rebasing: buf[(tab2 + 1)..<end])) {
+                    let file = String(decoding: UnsafeBufferPointer(rebasing: buf[(tab1 + 1)..<tab2]), as: UTF8.self)
+                    out[port, default: FileTree()].files[file] = d
                 }
-                lineStart = end + 1
             }
+            lineStart = end + 1
         }
         return out
     }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import GRDB
 import SegflowCore
 import SegflowGraph
 @testable import SegflowStore
@@ -53,7 +54,32 @@ final class StoreTests: XCTestCase {
         let d = Digest.of(Data("x".utf8))
         try index.saveFingerprints(["/data/a/1.png": Fingerprint(size: 1, mtimeNanos: 2, inode: 3, digest: d),
                                     "/data/b/1.png": Fingerprint(size: 1, mtimeNanos: 2, inode: 3, digest: d)])
-        XCTAssertEqual(Array(try index.fingerprints(under: "/data/a/").keys), ["/data/a/1.png"])
+        XCTAssertEqual(Array(try index.fingerprints(under: "/data/a/").keys), ["1.png"], "keyed by the name inside the folder")
+        XCTAssertEqual(try index.fingerprints(under: "/data/a/")["1.png"]?.digest, d)
+    }
+
+    func testMigrationToClusteredFingerprintsKeepsThem() throws {
+        // A cache written before v3: fingerprints in a rowid table. Opening it migrates and keeps every row.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("segflow-migrate-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let d = Digest.of(Data("x".utf8))
+        do {
+            let old = try DatabaseQueue(path: dir + "/index.sqlite")
+            try Index.migrator.migrate(old, upTo: "v2: fingerprints remember imports")
+            try old.write { db in
+                try db.execute(sql: "INSERT INTO fingerprints (path, size, mtime_ns, inode, digest, imported) VALUES (?,?,?,?,?,?)",
+                               arguments: ["/data/a/1.png", 1, 2, 3, d.hex, 1])
+            }
+        }
+        let index = try Index(path: dir + "/index.sqlite")
+        let f = try index.fingerprints(under: "/data/a/")["1.png"]
+        XCTAssertEqual(f?.digest, d)
+        XCTAssertEqual(f?.imported, true)
+        let withoutRowid = try index.db.read { db in
+            try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'fingerprints'") ?? ""
+        }
+        XCTAssertTrue(withoutRowid.contains("WITHOUT ROWID"), withoutRowid)
     }
 
     func testTreeCodecRoundTrip() {

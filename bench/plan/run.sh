@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SEGFLOW=${SEGFLOW:-.build/release/segflow}
-[ -x "$SEGFLOW" ] || swift build -c release --product segflow
+[ -x "$SEGFLOW" ] || make release
 sizes=${*:-1000 10000 100000}
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p')"
 printf "%8s %12s %12s %12s %14s\n" images "plan wall s" "peak MB" "stat 2N s" "first run s"
