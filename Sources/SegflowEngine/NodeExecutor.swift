@@ -132,7 +132,8 @@ final class NodeExecutor: @unchecked Sendable {
             var executions: [ExecutionRecord] = []
             let wholeRecord = wholePorts.map { ($0, plan.inputTrees[$0]!.digest.hex) }
             for item in chunk {
-                if let why = outcome.itemFailures[item.stem] {
+                if var why = outcome.itemFailures[item.stem] {
+                    why += origins(of: item)
                     executions.append(ExecutionRecord(node: node.id, item: item.stem, key: item.key, status: "failed",
                                                       reason: item.reasons.joined(separator: "; "), duration: perItem, error: why))
                     failed += 1; failures.append("\(item.stem): \(why)")
@@ -211,6 +212,18 @@ final class NodeExecutor: @unchecked Sendable {
     // MARK: - One call
 
     /// Verifies the inputs, runs the stage in a scratch folder and moves its outputs into the store.
+    /// Where an item's input files came from, when they are dataset files: a stage names the item and port,
+    /// but the user has to find and fix the file in their dataset (` [masks/a.png is /data/masks/a.png]`).
+    func origins(of item: ItemPlan) -> String {
+        var parts: [String] = []
+        for port in item.inputs.keys.sorted() {
+            for (file, d) in item.inputs[port]!.sorted(by: { $0.key < $1.key }) {
+                if let path = (try? workspace.index.sourcePaths(of: d))?.first { parts.append("\(port)/\(file) is \(path)") }
+            }
+        }
+        return parts.isEmpty ? "" : " [" + parts.joined(separator: ", ") + "]"
+    }
+
     /// Nothing is committed here: a failure leaves only scratch files, which are removed.
     func call(_ impl: any StageImplementation, plan: NodePlan, items: [String], inputs: [String: [String: Digest]],
               done: Int, total: Int) async throws -> ([String: [String: Digest]], StageOutcome) {

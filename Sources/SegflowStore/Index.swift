@@ -271,6 +271,14 @@ public final class Index: @unchecked Sendable {
         }
     }
 
+    /// Dataset files last seen with this content (from the fingerprints), for messages that must name
+    /// the user's file rather than a store object.
+    public func sourcePaths(of d: Digest) throws -> [String] {
+        try db.read { db in
+            try String.fetchAll(db, sql: "SELECT path FROM fingerprints WHERE digest = ? ORDER BY path", arguments: [d.hex])
+        }
+    }
+
     /// An object was evicted: files with that content must be imported again.
     public func forgetImports(of d: Digest) throws {
         try db.write { db in try db.execute(sql: "UPDATE fingerprints SET imported = 0 WHERE digest = ?", arguments: [d.hex]) }
