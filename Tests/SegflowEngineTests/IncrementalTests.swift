@@ -79,6 +79,21 @@ final class IncrementalTests: XCTestCase {
         XCTAssertEqual(counter.calls("countLabels"), 0)
     }
 
+    func testResultLinksAreRewrittenOnlyWhenOutputsChange() async throws {
+        let results = dir + "/cache/results/inc"
+        func folderInode() throws -> UInt64 {
+            try XCTUnwrap((try FileManager.default.attributesOfItem(atPath: results))[.systemFileNumber] as? UInt64)
+        }
+        _ = try await run(try writePipeline(tag: "a"))
+        let first = try folderInode()
+        let linkA = try FileManager.default.destinationOfSymbolicLink(atPath: results + "/sizes/labels/img0.json")
+        _ = try await run(try writePipeline(tag: "a"))
+        XCTAssertEqual(try folderInode(), first, "a cached run leaves the links alone")
+        _ = try await run(try writePipeline(tag: "b"))
+        XCTAssertNotEqual(try folderInode(), first, "new outputs: new links")
+        XCTAssertNotEqual(try FileManager.default.destinationOfSymbolicLink(atPath: results + "/sizes/labels/img0.json"), linkA)
+    }
+
     func testReplacingOneImageRerunsOnlyThatItemAndReduces() async throws {
         let p = try writePipeline()
         _ = try await run(p)
