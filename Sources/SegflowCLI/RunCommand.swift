@@ -7,6 +7,8 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a pipeline; only what changed is computed.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The pipeline YAML file.") var pipeline: String
+    @Argument(help: "Run only these stages and what they read from (stage names, or node ids such as cam=cam/cams).")
+    var targets: [String] = []
     @Option(name: .short, help: "Stage calls at once.") var j: Int = 1
     @Option(name: .long, help: "Rerun this stage even if cached (repeatable).") var force: [String] = []
     @Option(name: [.customShort("p"), .customLong("param")], help: "Override a pipeline param: NAME=VALUE.") var params: [String] = []
@@ -14,15 +16,17 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try await guarded {
             let overrides = Dictionary(try parsePairs(params, flag: "--param").map { ($0.key, $0.value) }, uniquingKeysWith: { _, b in b })
-            let (session, graph) = try Session.loadGraph(path: pipeline, params: overrides, cache: global.cacheRoot)
+            let (session, full) = try Session.loadGraph(path: pipeline, params: overrides, cache: global.cacheRoot)
+            let graph = try full.restricted(to: targets)
             for f in force where graph.node(f) == nil {
                 throw SegflowError.user("--force \(f): no stage named '\(f)' in \(pipeline)",
                                         hint: "stages: \(graph.nodes.map(\.id).joined(separator: ", "))")
             }
             let cancellation = Cancellation()
             installInterruptHandler(cancellation)
-            let options = RunOptions(jobs: j, force: Set(force), command: CommandLine.arguments.joined(separator: " "),
+            var options = RunOptions(jobs: j, force: Set(force), command: CommandLine.arguments.joined(separator: " "),
                                      cancellation: cancellation)
+            options.partial = graph.nodes.count < full.nodes.count
             let t0 = Date()
             let summary = try await session.engine.run(graph, options: options, reporter: ConsoleReporter())
             let secs = Date().timeIntervalSince(t0)

@@ -15,6 +15,8 @@ public struct RunOptions: Sendable {
     /// Threads each native call may use.
     public var threads: Int
     public var cancellation: Cancellation
+    /// The graph is part of its pipeline (run targets): the results links of the other nodes stay.
+    public var partial = false
     public init(jobs: Int = 1, force: Set<String> = [], command: String = "run",
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount, cancellation: Cancellation = Cancellation()) {
         self.jobs = max(1, jobs); self.force = force; self.command = command; self.threads = max(1, threads)
@@ -91,7 +93,11 @@ public final class Engine: @unchecked Sendable {
                 let failed = summary.nodes.contains { $0.status == "failed" || $0.status == "skipped" }
                 try workspace.index.finishRun(runID, status: options.cancellation.isCancelled ? "cancelled" : failed ? "failed" : "ok",
                                               ran: summary.ran, cached: summary.cached, failed: summary.failed)
-                try ResultLinks.refresh(workspace: workspace, pipeline: graph.name, nodes: summary.nodes)
+                if options.partial {
+                    try ResultLinks.update(workspace: workspace, pipeline: graph.name, nodes: summary.nodes)
+                } else {
+                    try ResultLinks.refresh(workspace: workspace, pipeline: graph.name, nodes: summary.nodes)
+                }
                 return summary
             } catch let c as CorruptObject where attempt < 3 {
                 attempt += 1

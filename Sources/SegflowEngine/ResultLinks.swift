@@ -32,6 +32,27 @@ enum ResultLinks {
         try? fm.removeItem(atPath: old)
     }
 
+    /// After a run of part of the pipeline: replaces the links of these nodes only (each node's folder swapped
+    /// whole) and drops the stamp, so the next full run checks every link again.
+    static func update(workspace: Workspace, pipeline: String, nodes: [NodeSummary]) throws {
+        let fm = FileManager.default
+        let base = workspace.resultsDirectory + "/" + pipeline
+        try? fm.removeItem(atPath: base + "/" + stampName)
+        for n in nodes {
+            let target = base + "/" + n.node
+            let staging = target + ".new-\(UUID().uuidString.prefix(8))"
+            try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
+            for (port, tree) in n.outputs {
+                try fm.createDirectory(atPath: staging + "/" + port, withIntermediateDirectories: true)
+                for (name, d) in tree.files { symlink(workspace.objects.path(of: d), staging + "/" + port + "/" + name) }
+            }
+            let old = target + ".old-\(UUID().uuidString.prefix(8))"
+            if fm.fileExists(atPath: target) { try fm.moveItem(atPath: target, toPath: old) }
+            try fm.moveItem(atPath: staging, toPath: target)
+            try? fm.removeItem(atPath: old)
+        }
+    }
+
     /// What the links would be: every node's port trees, and the store they point into.
     static func stamp(workspace: Workspace, nodes: [NodeSummary]) -> String {
         var e = HashEncoder(domain: "segflow.links.v1")

@@ -194,6 +194,57 @@ final class MatrixRunTests: XCTestCase {
         XCTAssertEqual(counter.items("sizeLabel").count, 4 + 6 * 4)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/cache/results/ablation/tag=y,modulo=1000/heat/labels/im1.json"))
     }
+
+    func testTargetsRunOnlyWhatTheyNeedAndKeepOtherLinks() async throws {
+        let dir = NSTemporaryDirectory() + "segflow-targets-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+        for i in 0..<3 { try Data(repeating: UInt8(i), count: 50 + i).write(to: URL(fileURLWithPath: "\(dir)/data/im\(i).png")) }
+        func write(shared: String) throws {
+            try """
+            version: 1
+            name: targets
+            classes: [a]
+            matrix:
+              tag: [x, y]
+            stages:
+              images: {type: imageFolder, params: {images: data}}
+              shared: {type: sizeLabel, inputs: {images: images.images}, params: {tag: \(shared)}}
+              train: {type: countLabels, inputs: {labels: shared.labels}}
+              heat: {type: sizeLabel, inputs: {images: images.images}, params: {tag: "${matrix.tag}"}}
+            """.write(toFile: dir + "/p.yaml", atomically: true, encoding: .utf8)
+        }
+        let counter = ExecutionCounter()
+        var c = StageCatalog()
+        c.add(source: ImageFolderStage()); c.add(SizeLabelStage(counter: counter)); c.add(CountStage(counter: counter))
+        let engine = Engine(workspace: try Workspace(root: dir + "/cache"), catalog: c)
+        try write(shared: "s1")
+        let graph = try PipelineGraph(spec: try PipelineSpec.load(path: dir + "/p.yaml"), registry: c.registry)
+
+        // A stage name names its node in every variant; ancestors come along, nothing else.
+        XCTAssertEqual(try graph.restricted(to: ["heat"]).nodes.map(\.id), ["images", "tag=x/heat", "tag=y/heat"])
+        XCTAssertEqual(try graph.restricted(to: ["train"]).nodes.map(\.id), ["images", "shared", "train"])
+        XCTAssertEqual(try graph.restricted(to: ["tag=y/heat"]).nodes.map(\.id), ["images", "tag=y/heat"])
+        XCTAssertThrowsError(try graph.restricted(to: ["haet"])) { e in
+            XCTAssertTrue("\(e)".contains("did you mean 'heat'"), "\(e)")
+        }
+
+        _ = try await engine.run(graph)
+        counter.reset()
+        try write(shared: "s2")
+        let changed = try PipelineGraph(spec: try PipelineSpec.load(path: dir + "/p.yaml"), registry: c.registry)
+        var options = RunOptions()
+        options.partial = true
+        _ = try await engine.run(try changed.restricted(to: ["shared"]), options: options)
+        XCTAssertEqual(counter.items("sizeLabel").count, 3, "only shared reruns")
+        XCTAssertEqual(counter.calls("countLabels"), 0, "train is not a target")
+        let results = dir + "/cache/results/targets"
+        let shared = try String(contentsOfFile: results + "/shared/labels/im0.json", encoding: .utf8)
+        XCTAssertTrue(shared.contains("s2"), shared)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: results + "/tag=x/heat/labels/im0.json"), "other links stay")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: results + "/train/labels/count.json")
+                      || ((try? FileManager.default.contentsOfDirectory(atPath: results + "/train")) ?? []).count > 0)
+    }
 }
 
 /// Ctrl-C: finished chunks stay committed, the run stops, and the next run computes only the rest.
