@@ -115,6 +115,7 @@ public final class Engine: @unchecked Sendable {
     private func runOnce(_ graph: PipelineGraph, runID: Int64, options: RunOptions,
                          reporter: RunReporter) async throws -> RunSummary {
         let planner = Planner(workspace: workspace, catalog: catalog, classes: graph.classes, force: options.force, explain: true)
+        planner.importsWhileHashing = true
         let executor = NodeExecutor(workspace: workspace, catalog: catalog, classes: graph.classes, runID: runID,
                                     threads: options.threads, cancellation: options.cancellation, reporter: reporter)
         let state = SchedulerState(nodes: graph.nodes)

@@ -22,6 +22,11 @@ final class Fingerprinter {
     private(set) var updated: [String: Fingerprint] = [:]
     /// Files hashed in this session (for tests and the benchmark).
     private(set) var hashed = 0
+    /// Paths read (hashed) in this session.
+    private var read: Set<String> = []
+
+    /// Whether `path` was read in this session: a new or changed file, not one known from the index.
+    func isNew(_ path: String) -> Bool { read.contains(path) }
 
     init(index: Index) { self.index = index }
 
@@ -30,6 +35,12 @@ final class Fingerprinter {
 
     /// The digest and whether the file was already imported into the store (as of its last fingerprint).
     func lookup(_ path: String) throws -> (digest: Digest, imported: Bool) {
+        try lookup(path, into: nil)
+    }
+
+    /// As `lookup`; a file that must be read is copied into `store` in the same pass (a run imports new
+    /// dataset files anyway: reading each once instead of hashing it here and copying it later).
+    func lookup(_ path: String, into store: ObjectStore?) throws -> (digest: Digest, imported: Bool) {
         // The folder prefix by a byte scan: NSString path methods cost more than the stat on a 10k-file plan.
         let utf8 = path.utf8
         guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return try lookup("./" + path) }
@@ -45,17 +56,18 @@ final class Fingerprinter {
         let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
         let inode = Int64(bitPattern: UInt64(st.st_ino))
         if let f = folder.table[name], f.size == size, f.mtimeNanos == mtime, f.inode == inode { return (f.digest, f.imported) }
-        let d = try Digest.ofFile(at: path)
+        let d = try store.map { try $0.ingest(copyingFile: path) } ?? Digest.ofFile(at: path)
         hashed += 1
         let fp = Fingerprint(size: size, mtimeNanos: mtime, inode: inode, digest: d)
         folder.table[name] = fp
         updated[path] = fp
+        read.insert(path)
         return (d, false)
     }
 
     /// Digests of many files at once (a source node's whole dataset): the stats and table lookups run on
     /// every core, then files whose fingerprint changed are hashed one by one. Same answers as `lookup`.
-    func lookupAll(_ files: [SourceFile]) throws -> [(digest: Digest, imported: Bool)] {
+    func lookupAll(_ files: [SourceFile], importingInto store: ObjectStore? = nil) throws -> [(digest: Digest, imported: Bool)] {
         // Serial: each file's folder, loading its fingerprints once (files of one folder share the
         // folder string, so the comparison is usually an identity check).
         var folderOf = [Folder?](repeating: nil, count: files.count)
@@ -85,7 +97,7 @@ final class Fingerprinter {
         var result: [(digest: Digest, imported: Bool)] = []
         result.reserveCapacity(files.count)
         for (k, m) in matches.enumerated() {
-            if case .hit(let d, let imported) = m { result.append((d, imported)) } else { result.append(try lookup(files[k].path)) }
+            if case .hit(let d, let imported) = m { result.append((d, imported)) } else { result.append(try lookup(files[k].path, into: store)) }
         }
         return result
     }

@@ -14,6 +14,9 @@ final class Planner {
     let force: Set<String>
     /// Whether to ask the index why each item to run misses (costs a query per item).
     let explain: Bool
+    /// A run's planner copies new dataset files into the store while hashing them (one read per file);
+    /// `segflow plan` writes nothing but fingerprints.
+    var importsWhileHashing = false
 
     init(workspace: Workspace, catalog: StageCatalog, classes: ClassList, force: Set<String>, explain: Bool) {
         self.workspace = workspace; self.catalog = catalog
@@ -55,7 +58,7 @@ final class Planner {
         itemOfFile.reserveCapacity(files.count)
         var digests: [Digest] = []
         digests.reserveCapacity(files.count)
-        let found = try fingerprints.lookupAll(files)
+        let found = try fingerprints.lookupAll(files, importingInto: importsWhileHashing ? workspace.objects : nil)
         for (k, f) in files.enumerated() {
             let (d, imported) = found[k]
             let stem = FileTree.stem(of: f.name)
@@ -70,8 +73,9 @@ final class Planner {
                 items[i].status = .run; items[i].reasons = ["forced"]
             } else if !imported {
                 // An unchanged, already imported file needs no stat of its object: eviction clears the mark,
-                // and a stage re-hashes every input before reading it.
-                if workspace.objects.contains(d) { unmarked.append(f.path) } else {
+                // and a stage re-hashes every input before reading it. A file first seen now is new input even
+                // when this planner already copied it in (its import record is still to be written).
+                if workspace.objects.contains(d) && !fingerprints.isNew(f.path) { unmarked.append(f.path) } else {
                     items[i].status = .run
                     items[i].reasons.append("new input: \(f.port)/\(stem)")
                 }

@@ -79,6 +79,22 @@ final class IncrementalTests: XCTestCase {
         XCTAssertEqual(counter.calls("countLabels"), 0)
     }
 
+    func testPlanWritesNoObjectsAndARunImportsNewFilesWithLineage() async throws {
+        let p = try writePipeline()
+        let workspace = try Workspace(root: dir + "/cache")
+        let engine = Engine(workspace: workspace, catalog: catalog())
+        let graph = try PipelineGraph(spec: try PipelineSpec.load(path: p), registry: catalog().registry)
+        let plan = try engine.plan(graph)
+        XCTAssertEqual(plan.nodes.first?.items.filter { $0.status == .run }.count, 5)
+        let objects = FileManager.default.enumerator(atPath: workspace.objects.objectsDirectory)?.allObjects.compactMap { $0 as? String } ?? []
+        XCTAssertTrue(objects.allSatisfy { !$0.contains("/") }, "a plan stores nothing: \(objects)")
+        let s = try await engine.run(graph)
+        XCTAssertEqual(s.node("images")?.ran, 5, "files copied in while hashing are still imported, with records")
+        let d = try Digest.ofFile(at: dir + "/data/img3.png")
+        XCTAssertTrue(workspace.objects.isIntact(d))
+        XCTAssertEqual(try workspace.index.results(producing: d).map(\.node), ["images"])
+    }
+
     func testResultLinksAreRewrittenOnlyWhenOutputsChange() async throws {
         let results = dir + "/cache/results/inc"
         func folderInode() throws -> UInt64 {
