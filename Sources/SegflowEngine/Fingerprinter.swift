@@ -70,6 +70,7 @@ final class Fingerprinter {
     func lookupAll(_ files: [SourceFile], importingInto store: ObjectStore? = nil) throws -> [(digest: Digest, imported: Bool)] {
         // Serial: each file's folder, loading its fingerprints once (files of one folder share the
         // folder string, so the comparison is usually an identity check).
+        try preload(Set(files.map(\.folder)))
         var folderOf = [Folder?](repeating: nil, count: files.count)
         var last: Folder?
         for (k, f) in files.enumerated() {
@@ -121,6 +122,25 @@ final class Fingerprinter {
             return f
         }
         return try loadFolder(String(path[...slash]))
+    }
+
+    /// Loads the fingerprints of several new folders side by side (a dataset's images and masks): the
+    /// index's pool gives each reader its own connection.
+    private func preload(_ dirs: Set<String>) throws {
+        let missing = dirs.filter { d in !folders.contains { $0.path == d } }.sorted()
+        guard missing.count > 1 else { return }
+        var tables = [Result<[String: Fingerprint], Error>?](repeating: nil, count: missing.count)
+        let index = self.index
+        tables.withUnsafeMutableBufferPointer { out in
+            let out = out
+            DispatchQueue.concurrentPerform(iterations: missing.count) { i in
+                out[i] = Result { try index.fingerprints(under: missing[i]) }
+            }
+        }
+        for (i, dir) in missing.enumerated() {
+            let f = Folder(path: dir, fd: open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), table: try tables[i]!.get())
+            folders.insert(f, at: 0)
+        }
     }
 
     private func loadFolder(_ dir: String) throws -> Folder {
