@@ -64,6 +64,7 @@ public final class Engine: @unchecked Sendable {
     /// The pure plan: what is cached and what would run, with reasons. Writes nothing but fingerprints.
     public func plan(_ graph: PipelineGraph, force: Set<String> = [], explain: Bool = true) throws -> Plan {
         let planner = Planner(workspace: workspace, catalog: catalog, classes: graph.classes, force: force, explain: explain)
+        planner.readAhead(graph.nodes)
         var values: [String: [String: PortValue]] = [:]
         var nodes: [NodePlan] = []
         let timing = ProcessInfo.processInfo.environment["SEGFLOW_TIMING"] != nil

@@ -124,10 +124,21 @@ final class Fingerprinter {
         return try loadFolder(String(path[...slash]))
     }
 
+    /// Folder fingerprints being read on other threads (see `readAhead(folders:)`).
+    private var ahead: [String: ReadAhead<[String: Fingerprint]>] = [:]
+
+    /// Starts reading these folders' fingerprints on other threads; lookups in them wait for it.
+    func readAhead(folders dirs: [String]) {
+        let index = self.index
+        for dir in dirs where ahead[dir] == nil && !folders.contains(where: { $0.path == dir }) {
+            ahead[dir] = ReadAhead { try index.fingerprints(under: dir) }
+        }
+    }
+
     /// Loads the fingerprints of several new folders side by side (a dataset's images and masks): the
     /// index's pool gives each reader its own connection.
     private func preload(_ dirs: Set<String>) throws {
-        let missing = dirs.filter { d in !folders.contains { $0.path == d } }.sorted()
+        let missing = dirs.filter { d in !folders.contains { $0.path == d } && ahead[d] == nil }.sorted()
         guard missing.count > 1 else { return }
         var tables = [Result<[String: Fingerprint], Error>?](repeating: nil, count: missing.count)
         let index = self.index
@@ -145,7 +156,8 @@ final class Fingerprinter {
 
     private func loadFolder(_ dir: String) throws -> Folder {
         // The descriptor only anchors fstatat; a folder we cannot open falls back to stat(path).
-        let f = Folder(path: dir, fd: open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), table: try index.fingerprints(under: dir))
+        let table = try ahead.removeValue(forKey: dir).map { try $0.value() } ?? index.fingerprints(under: dir)
+        let f = Folder(path: dir, fd: open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), table: table)
         folders.insert(f, at: 0)
         return f
     }

@@ -17,6 +17,28 @@ final class Planner {
     /// A run's planner copies new dataset files into the store while hashing them (one read per file);
     /// `segflow plan` writes nothing but fingerprints.
     var importsWhileHashing = false
+    /// Result rows of map nodes read ahead (`segflow plan` only: during a run, nodes commit results
+    /// between plans, so a run reads each node's rows when it gets there).
+    private var aheadRows: [String: ReadAhead<[Digest: String]>] = [:]
+
+    /// Starts reading, on other threads, what the plan of `nodes` will need from the index: each
+    /// source's folder fingerprints and each map node's result rows.
+    func readAhead(_ nodes: [GraphNode]) {
+        let index = workspace.index
+        for node in nodes {
+            switch node.descriptor.granularity {
+            case .map:
+                let id = node.id
+                aheadRows[id] = ReadAhead { try index.rawOutputs(node: id) }
+            case .source:
+                let dirs = node.descriptor.params.filter { $0.type == .directory }
+                    .compactMap { node.params[$0.name]?.stringValue }.filter { !$0.isEmpty }
+                fingerprints.readAhead(folders: dirs.map { $0.hasSuffix("/") ? $0 : $0 + "/" })
+            case .reduce:
+                break
+            }
+        }
+    }
 
     init(workspace: Workspace, catalog: StageCatalog, classes: ClassList, force: Set<String>, explain: Bool) {
         self.workspace = workspace; self.catalog = catalog
@@ -172,7 +194,8 @@ final class Planner {
         for (k, stem) in stems.enumerated() {
             items.append(ItemPlan(stem: stem, key: keys[k], status: .run, reasons: [], outputs: [:]))
         }
-        let hits = try workspace.index.outputs(node: node.id, keys: keys)
+        let hits = try aheadRows.removeValue(forKey: node.id).map { try workspace.index.outputs(keys: keys, from: $0.value()) }
+            ?? workspace.index.outputs(node: node.id, keys: keys)
         var merged: [String: FileTree] = Dictionary(uniqueKeysWithValues: d.outputs.map { port in
             var t = FileTree(); if port.type.isItemSet { t.files.reserveCapacity(stems.count) }; return (port.name, t)
         })

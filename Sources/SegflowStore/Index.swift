@@ -167,6 +167,37 @@ public final class Index: @unchecked Sendable {
         return out
     }
 
+    /// Every result row of a node as raw text (key -> outputs), for a planner that reads ahead while
+    /// earlier nodes are planned; `outputs(keys:from:)` decodes the wanted ones.
+    public func rawOutputs(node: String) throws -> [Digest: String] {
+        try db.read { db in
+            var out: [Digest: String] = [:]
+            let stmt = try db.makeStatement(sql: "SELECT key, outputs FROM results INDEXED BY results_node_scan WHERE node = ?")
+            try stmt.setArguments([node])
+            let s = stmt.sqliteStatement
+            while true {
+                let rc = sqlite3_step(s)
+                if rc == SQLITE_DONE { break }
+                guard rc == SQLITE_ROW else { throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection))) }
+                guard let k = Self.digestColumn(s, 0), let text = sqlite3_column_text(s, 1) else { continue }
+                out[k] = String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(s, 1))), as: UTF8.self)
+            }
+            return out
+        }
+    }
+
+    /// `outputs(node:keys:)` from rows read ahead by `rawOutputs(node:)`.
+    public func outputs(keys: [Digest], from raw: [Digest: String]) throws -> [Digest: [String: FileTree]] {
+        var out: [Digest: [String: FileTree]] = [:]
+        out.reserveCapacity(keys.count)
+        var missing: [Digest] = []
+        for k in keys {
+            if let text = raw[k] { out[k] = TreeCodec.decode(text) } else { missing.append(k) }
+        }
+        if !missing.isEmpty { for (k, r) in try results(for: missing) { out[k] = r.outputs } }
+        return out
+    }
+
     /// The most recent result of a node's item (or of the node, item nil): what `why` compares against.
     public func latestResult(node: String, item: String?) throws -> ResultRecord? {
         try db.read { db in

@@ -3,7 +3,7 @@
 # `segflow plan` (bench/plan/plan.yaml: imageFolder -> maskLabels) vs `dvc status` (DVC 3.67) vs
 # `snakemake -n` (Snakemake 9.27), over the same dataset files, in one run so the ratios mean something.
 # Usage: bench/plan/peers.sh [SIZES...]   (default: 1000 10000)
-# Env: SEGFLOW (default /tmp/segflow-bench-bin), VENV (default /tmp/segflow-peers-venv), RUNS (timed runs per
+# Env: SEGFLOW (default .build/release/segflow), VENV (default /tmp/segflow-peers-venv), RUNS (timed runs per
 #      tool, default 5), SMK_BUILD_TIMEOUT (seconds for Snakemake's real build per size, default 2400),
 #      SMK_BATCH (targets per snakemake call while building, default 1000).
 # Workspaces (kept and reused): /tmp/peers-segflow-cache-N, /tmp/peers-dvc-N, /tmp/peers-smk-N.
@@ -11,7 +11,7 @@
 set -euo pipefail
 shopt -s nullglob
 here=$(cd "$(dirname "$0")" && pwd)
-SEGFLOW=${SEGFLOW:-/tmp/segflow-bench-bin}
+SEGFLOW=${SEGFLOW:-$PWD/.build/release/segflow}
 VENV=${VENV:-/tmp/segflow-peers-venv}
 RUNS=${RUNS:-5}
 SMK_BUILD_TIMEOUT=${SMK_BUILD_TIMEOUT:-2400}
