@@ -11,7 +11,7 @@
 set -euo pipefail
 shopt -s nullglob
 here=$(cd "$(dirname "$0")" && pwd)
-SEGFLOW=${SEGFLOW:-$PWD/.build/release/segflow}
+SEGFLOW=${SEGFLOW:-$here/../../.build/release/segflow}
 VENV=${VENV:-/tmp/segflow-peers-venv}
 RUNS=${RUNS:-5}
 SMK_BUILD_TIMEOUT=${SMK_BUILD_TIMEOUT:-2400}
