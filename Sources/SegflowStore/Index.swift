@@ -119,6 +119,11 @@ public final class Index: @unchecked Sendable {
             // table lookup per row (the node's rows are what a 10k-item plan reads).
             try db.execute(sql: "CREATE INDEX results_node_scan ON results(node, key, outputs)")
         }
+        m.registerMigration("v5: result files by key") { db in
+            // Committing a result first deletes its old file rows by key: without this index every commit
+            // scanned the whole table, and a first import of 100k files went quadratic.
+            try db.execute(sql: "CREATE INDEX result_files_key ON result_files(key)")
+        }
         return m
     }
 
