@@ -156,14 +156,8 @@ public final class Index: @unchecked Sendable {
         var out: [Digest: [String: FileTree]] = [:]
         out.reserveCapacity(keys.count)
         try db.read { db in
-            let stmt = try db.makeStatement(sql: "SELECT key, outputs FROM results INDEXED BY results_node_scan WHERE node = ?")
-            try stmt.setArguments([node])
-            let s = stmt.sqliteStatement
-            while true {
-                let rc = sqlite3_step(s)
-                if rc == SQLITE_DONE { break }
-                guard rc == SQLITE_ROW else { throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection))) }
-                guard let k = Self.digestColumn(s, 0), wanted.contains(k), let text = sqlite3_column_text(s, 1) else { continue }
+            try Self.forEachRow(db, Self.nodeScanSQL, [node]) { s in
+                guard let k = Self.digestColumn(s, 0), wanted.contains(k), let text = sqlite3_column_text(s, 1) else { return }
                 out[k] = TreeCodec.decode(UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(s, 1))))
             }
         }
@@ -177,14 +171,8 @@ public final class Index: @unchecked Sendable {
     public func rawOutputs(node: String) throws -> [Digest: String] {
         try db.read { db in
             var out: [Digest: String] = [:]
-            let stmt = try db.makeStatement(sql: "SELECT key, outputs FROM results INDEXED BY results_node_scan WHERE node = ?")
-            try stmt.setArguments([node])
-            let s = stmt.sqliteStatement
-            while true {
-                let rc = sqlite3_step(s)
-                if rc == SQLITE_DONE { break }
-                guard rc == SQLITE_ROW else { throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection))) }
-                guard let k = Self.digestColumn(s, 0), let text = sqlite3_column_text(s, 1) else { continue }
+            try Self.forEachRow(db, Self.nodeScanSQL, [node]) { s in
+                guard let k = Self.digestColumn(s, 0), let text = sqlite3_column_text(s, 1) else { return }
                 out[k] = String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(s, 1))), as: UTF8.self)
             }
             return out
@@ -270,22 +258,37 @@ public final class Index: @unchecked Sendable {
     public func fingerprints(under prefix: String) throws -> [String: Fingerprint] {
         try db.read { db in
             var out: [String: Fingerprint] = [:]
-            let stmt = try db.makeStatement(sql: "SELECT path, size, mtime_ns, inode, digest, imported FROM fingerprints WHERE path >= ? AND path < ?")
-            try stmt.setArguments([prefix, prefix + "\u{10FFFF}"])
-            let s = stmt.sqliteStatement
             let skip = prefix.utf8.count
-            while true {
-                let rc = sqlite3_step(s)
-                if rc == SQLITE_DONE { break }
-                guard rc == SQLITE_ROW else { throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection))) }
-                guard let digest = Self.digestColumn(s, 4), let pathText = sqlite3_column_text(s, 0) else { continue }
+            try Self.forEachRow(db, "SELECT path, size, mtime_ns, inode, digest, imported FROM fingerprints WHERE path >= ? AND path < ?",
+                                [prefix, prefix + "\u{10FFFF}"]) { s in
+                guard let digest = Self.digestColumn(s, 4), let pathText = sqlite3_column_text(s, 0) else { return }
                 let n = Int(sqlite3_column_bytes(s, 0))
-                guard n >= skip else { continue }
+                guard n >= skip else { return }
                 let name = String(decoding: UnsafeBufferPointer(start: pathText + skip, count: n - skip), as: UTF8.self)
                 out[name] = Fingerprint(size: sqlite3_column_int64(s, 1), mtimeNanos: sqlite3_column_int64(s, 2),
                                         inode: sqlite3_column_int64(s, 3), digest: digest, imported: sqlite3_column_int64(s, 5) != 0)
             }
             return out
+        }
+    }
+
+    /// The per-node result scan (covering index, migration v4).
+    static let nodeScanSQL = "SELECT key, outputs FROM results INDEXED BY results_node_scan WHERE node = ?"
+
+    /// Steps a query through SQLite's C API, handing each row's statement to `row`: the plan reads tens
+    /// of thousands of rows, where GRDB's `Row` objects cost more than the scan.
+    static func forEachRow(_ db: Database, _ sql: String, _ arguments: StatementArguments,
+                           _ row: (SQLiteStatement) throws -> Void) throws {
+        let stmt = try db.makeStatement(sql: sql)
+        try stmt.setArguments(arguments)
+        let s = stmt.sqliteStatement
+        while true {
+            let rc = sqlite3_step(s)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            try row(s)
         }
     }
 
