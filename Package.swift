@@ -38,7 +38,9 @@ let package = Package(
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         .target(name: "SegflowImaging", dependencies: ["CImageShim"]),
-        .target(name: "SegflowVision", dependencies: ["SegflowImaging"]),
+        // The dense CRF's per-pixel step in AVX-512, picked at run time (Swift cannot target one function).
+        .target(name: "CDenseCRF"),
+        .target(name: "SegflowVision", dependencies: ["SegflowImaging", "CDenseCRF"]),
         .target(name: "SegflowVLM", dependencies: ["SegflowCore"]),
         .target(name: "SegflowStages", dependencies: [
             "SegflowCore", "SegflowSpec", "SegflowGraph", "SegflowStore",

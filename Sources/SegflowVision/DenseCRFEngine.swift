@@ -1,3 +1,4 @@
+import CDenseCRF
 import Dispatch
 
 // MARK: - Mean field
@@ -13,6 +14,8 @@ final class DenseCRFEngine {
     /// -unary, padding lanes -1e30 so that they exponentiate to 0.
     let negUnary: UnsafeMutablePointer<SIMD4<Float>>
     let q: UnsafeMutablePointer<SIMD4<Float>>
+    /// The per-pixel step's implementation; tests set it to compare the two.
+    var stepPath: DenseCRFStepPath = .preferred
 
     init(unary: [Float], classes: Int, width: Int, height: Int, rgb: [UInt8],
          params: DenseCRFParams, threads: Int) {
@@ -132,6 +135,10 @@ final class DenseCRFEngine {
 
     /// Slices both kernels, forms tmp and exponentiates into Q, per pixel.
     private func step<W: DenseCRFWidth>(_ width: W.Type, negUnary: UnsafePointer<SIMD4<Float>>) {
+        if stepPath == .avx512 && stepPath.handles(vectors: vectors) {
+            stepAVX512(negUnary: negUnary)
+            return
+        }
         let cv = W.vectors(vectors)
         let q = self.q
         let g = kernels[0].view
@@ -150,6 +157,21 @@ final class DenseCRFEngine {
                     Self.subtractPairwise(width, b, sliced: s, pixel: i, from: t)
                     expAndNormalize(width, t, vectors: cv, into: q + i * cv)
                 }
+            }
+        }
+    }
+
+    /// The same step in C with AVX-512 (see CDenseCRF.h): one vector per pixel row.
+    private func stepAVX512(negUnary: UnsafePointer<SIMD4<Float>>) {
+        let stepKernels = kernels.map(\.stepKernel)
+        let unary = UnsafeRawPointer(negUnary).assumingMemoryBound(to: Float.self)
+        let q = UnsafeMutableRawPointer(self.q).assumingMemoryBound(to: Float.self)
+        let vectors = Int32(self.vectors)
+        stepKernels.withUnsafeBufferPointer { k in
+            let k = k.baseAddress!
+            let count = Int32(stepKernels.count)
+            DenseCRFParallel.forEachChunk(pixels, threads: threads) { range in
+                segflow_crf_step_avx512(vectors, range.lowerBound, range.upperBound, unary, q, k, count)
             }
         }
     }

@@ -123,6 +123,31 @@ final class DenseCRFTests: XCTestCase {
         }
     }
 
+    /// The AVX-512 step (C) and the portable one (Swift) compute the same marginals to the
+    /// bit, for every row width it handles; odd sizes leave a tail after the pixel groups.
+    func testAVX512StepGivesBitwiseTheSameMarginalsAsThePortableStep() throws {
+        guard DenseCRFStepPath.avx512Available else { throw XCTSkip("this CPU has no AVX-512F") }
+        let (w, h) = (37, 29)
+        var rng = LCG(state: 99)
+        let rgb = (0..<(3 * w * h)).map { _ in UInt8(rng.next() * 255) }
+        for classes in [1, 2, 5, 11, 16] {
+            let probs = (0..<(classes * w * h)).map { _ in Float(0.05 + rng.next()) }
+            let unary = CRFUnary.fromProbabilities(probs, classes: classes, pixels: w * h, normalize: true)
+            var marginals: [DenseCRFStepPath: [UInt32]] = [:]
+            for path in [DenseCRFStepPath.portable, .avx512] {
+                let engine = DenseCRFEngine(unary: unary, classes: classes, width: w, height: h, rgb: rgb,
+                                            params: DenseCRFParams(iterations: 4), threads: 3)
+                engine.stepPath = path
+                XCTAssertTrue(path.handles(vectors: engine.vectors))
+                marginals[path] = withExtendedLifetime(engine) { engine.run().channelMajor().map(\.bitPattern) }
+            }
+            let (a, b) = (marginals[.avx512]!, marginals[.portable]!)
+            XCTAssertEqual(a.count, b.count)
+            XCTAssertEqual(zip(a, b).filter { $0 != $1 }.count, 0, "classes \(classes): marginals that differ in any bit")
+        }
+        XCTAssertFalse(DenseCRFStepPath.avx512.handles(vectors: 5), "17+ classes take the portable step")
+    }
+
     /// The smoothness kernel is cached per image size: hits, misses and size changes
     /// must not change a bit of the output.
     func testGaussianGeometryCacheChangesNothing() {
