@@ -99,18 +99,13 @@ final class DenseCRFEngine {
     }
 
     private func iterate<W: DenseCRFWidth>(_ width: W.Type) {
-        let cv = W.vectors(vectors)
         let negUnary = UnsafePointer(self.negUnary)
         let q = self.q
-        // Initial Q = softmax(-U).
-        DenseCRFParallel.forEachChunk(pixels, threads: threads) { range in
-            withUnsafeTemporaryAllocation(of: SIMD4<Float>.self, capacity: cv) { t in
-                let t = t.baseAddress!
-                for i in range {
-                    for c in 0..<cv { t[c] = negUnary[i * cv + c] }
-                    expAndNormalize(width, t, vectors: cv, into: q + i * cv)
-                }
-            }
+        // Initial Q = softmax(-U): the step with no kernels to slice.
+        if stepPath == .avx512 && stepPath.handles(vectors: vectors) {
+            stepAVX512(negUnary: negUnary, slicing: [])
+        } else {
+            softmaxOfUnary(width, negUnary: negUnary)
         }
         let kernels = self.kernels
         // Per iteration: each kernel splats and blurs (side by side when threads allow),
@@ -133,10 +128,25 @@ final class DenseCRFEngine {
         }
     }
 
+    /// Q = softmax(-U), per pixel.
+    private func softmaxOfUnary<W: DenseCRFWidth>(_ width: W.Type, negUnary: UnsafePointer<SIMD4<Float>>) {
+        let cv = W.vectors(vectors)
+        let q = self.q
+        DenseCRFParallel.forEachChunk(pixels, threads: threads) { range in
+            withUnsafeTemporaryAllocation(of: SIMD4<Float>.self, capacity: cv) { t in
+                let t = t.baseAddress!
+                for i in range {
+                    for c in 0..<cv { t[c] = negUnary[i * cv + c] }
+                    expAndNormalize(width, t, vectors: cv, into: q + i * cv)
+                }
+            }
+        }
+    }
+
     /// Slices both kernels, forms tmp and exponentiates into Q, per pixel.
     private func step<W: DenseCRFWidth>(_ width: W.Type, negUnary: UnsafePointer<SIMD4<Float>>) {
         if stepPath == .avx512 && stepPath.handles(vectors: vectors) {
-            stepAVX512(negUnary: negUnary)
+            stepAVX512(negUnary: negUnary, slicing: kernels)
             return
         }
         let cv = W.vectors(vectors)
@@ -162,13 +172,13 @@ final class DenseCRFEngine {
     }
 
     /// The same step in C with AVX-512 (see CDenseCRF.h): one vector per pixel row.
-    private func stepAVX512(negUnary: UnsafePointer<SIMD4<Float>>) {
-        let stepKernels = kernels.map(\.stepKernel)
+    private func stepAVX512(negUnary: UnsafePointer<SIMD4<Float>>, slicing: [DenseCRFKernel]) {
+        let stepKernels = slicing.map(\.stepKernel)
         let unary = UnsafeRawPointer(negUnary).assumingMemoryBound(to: Float.self)
         let q = UnsafeMutableRawPointer(self.q).assumingMemoryBound(to: Float.self)
         let vectors = Int32(self.vectors)
         stepKernels.withUnsafeBufferPointer { k in
-            let k = k.baseAddress!
+            let k = k.baseAddress
             let count = Int32(stepKernels.count)
             DenseCRFParallel.forEachChunk(pixels, threads: threads) { range in
                 segflow_crf_step_avx512(vectors, range.lowerBound, range.upperBound, unary, q, k, count)

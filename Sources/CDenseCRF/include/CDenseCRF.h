@@ -34,7 +34,8 @@ int segflow_crf_has_avx512(void);
 /*
  * For pixels begin..<end: t = -U; for each kernel, t -= negCompat * (slice * norm);
  * q = softmax(t) with Eigen's Cephes exp. Rows are `vectors` * 4 floats (vectors 1...4),
- * padding lanes of neg_unary hold -1e30. Call only when segflow_crf_has_avx512().
+ * padding lanes of neg_unary hold -1e30; kernel_count 0 gives softmax(-U). Call only when
+ * segflow_crf_has_avx512().
  */
 void segflow_crf_step_avx512(int32_t vectors, ptrdiff_t begin, ptrdiff_t end, const float *neg_unary,
                              float *q, const segflow_crf_kernel *kernels, int32_t kernel_count);
