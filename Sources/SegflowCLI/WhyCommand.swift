@@ -20,7 +20,8 @@ struct WhyCommand: AsyncParsableCommand {
             guard graph.node(parts[0]) != nil else {
                 throw SegflowError.user("no stage '\(parts[0])' in \(file)", hint: "stages: \(graph.nodes.map(\.id).joined(separator: ", "))")
             }
-            let plan = try session.engine.plan(graph)
+            // Item by item (no memos): an item's answer shows its key and the run that produced it.
+            let plan = try session.engine.plan(graph, memos: parts.count < 2)
             guard let np = plan.nodes.first(where: { $0.node.id == parts[0] }) else { return }
             if parts.count == 2 {
                 guard let item = np.items.first(where: { $0.stem == parts[1] }) else {

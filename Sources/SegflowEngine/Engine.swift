@@ -62,8 +62,11 @@ public final class Engine: @unchecked Sendable {
     // MARK: - Plan
 
     /// The pure plan: what is cached and what would run, with reasons. Writes nothing but fingerprints.
-    public func plan(_ graph: PipelineGraph, force: Set<String> = [], explain: Bool = true) throws -> Plan {
+    ///
+    /// `memos: false` plans every map node item by item, with item keys (`why` shows them).
+    public func plan(_ graph: PipelineGraph, force: Set<String> = [], explain: Bool = true, memos: Bool = true) throws -> Plan {
         let planner = Planner(workspace: workspace, catalog: catalog, classes: graph.classes, force: force, explain: explain)
+        planner.useMemos = memos
         planner.readAhead(graph.nodes)
         var values: [String: [String: PortValue]] = [:]
         var nodes: [NodePlan] = []

@@ -48,7 +48,13 @@ final class NodeExecutor: @unchecked Sendable {
             reporter.note(message)
         }
         summary.seconds = Date().timeIntervalSince(start)
-        try recordNode(plan, summary)
+        let trees = try recordNode(plan, summary)
+        // A map node with every item done gets a memo: the next plan with the same inputs reads one row.
+        if let key = plan.memoKey, !plan.fromMemo, node.descriptor.granularity == .map, summary.failed == 0,
+           summary.status == "ran" || summary.status == "cached", !cancellation.isCancelled,
+           node.descriptor.outputs.allSatisfy({ trees[$0.name] != nil }) {
+            try workspace.index.recordNodeMemo(key, node: node.id, memo: NodeMemo(outputs: trees, items: plan.items.count))
+        }
         reporter.nodeFinished(node.id, status: summary.status, ran: summary.ran, cached: summary.cached,
                               failed: summary.failed, seconds: summary.seconds)
         return summary
@@ -105,6 +111,10 @@ final class NodeExecutor: @unchecked Sendable {
         let node = plan.node
         guard let impl = catalog.implementations[node.descriptor.name] else {
             throw SegflowError.internal("no implementation for stage type \(node.descriptor.name)")
+        }
+        if plan.fromMemo {
+            return NodeSummary(node: node.id, stage: node.descriptor.name, status: "cached", ran: 0, cached: plan.items.count,
+                               failed: 0, seconds: 0, outputs: plan.outputs.compactMapValues(\.tree))
         }
         var outputs: [String: FileTree] = Dictionary(uniqueKeysWithValues: node.descriptor.outputs.map { ($0.name, FileTree()) })
         for item in plan.items where item.status == .cached {
@@ -263,8 +273,11 @@ final class NodeExecutor: @unchecked Sendable {
 
     // MARK: - Run record
 
-    /// Stores each output tree as an object (for gc, diff, links) and records the node in the run.
-    func recordNode(_ plan: NodePlan, _ s: NodeSummary) throws {
+    /// Stores each output tree as an object (for gc, diff, links) and records the node in the run;
+    /// returns the manifests' digests by port.
+    @discardableResult
+    func recordNode(_ plan: NodePlan, _ s: NodeSummary) throws -> [String: Digest] {
+        var trees: [String: Digest] = [:]
         let metrics = try s.outputs.values.flatMap { $0.files }.first { $0.key == "metrics.json" }
             .map { String(decoding: try workspace.objects.read($0.value), as: UTF8.self) }
         let ports = s.outputs.isEmpty ? plan.node.descriptor.outputs.map(\.name) : s.outputs.keys.sorted()
@@ -272,10 +285,12 @@ final class NodeExecutor: @unchecked Sendable {
             var treeDigest: Digest? = nil
             if let tree = s.outputs[port] {
                 treeDigest = try workspace.objects.ingest(data: TreeCodec.manifest(tree))
+                trees[port] = treeDigest
             }
             try workspace.index.recordRunNode(runID, RunNodeRecord(
                 node: s.node, stage: s.stage, port: port, tree: treeDigest, status: s.status, ran: s.ran, cached: s.cached,
                 failed: s.failed, duration: s.seconds, params: plan.paramsJSON, metrics: metrics))
         }
+        return trees
     }
 }

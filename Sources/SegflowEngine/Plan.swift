@@ -51,6 +51,10 @@ public struct NodePlan: Sendable {
     public var paramsJSON: String = "{}"
     /// Sources: files whose objects exist but whose fingerprints do not say so yet.
     var unmarkedImports: [String] = []
+    /// Map nodes: the memo key of the whole node (none when forced or planned without memos).
+    var memoKey: Digest?
+    /// Map nodes: planned as a whole from a memo (its items carry no keys or per-item outputs).
+    public internal(set) var fromMemo = false
 
     /// Work units to run: one per item of a map/source node, one per reduce node (set by `tally`).
     public private(set) var runCount = 0

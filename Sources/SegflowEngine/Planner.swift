@@ -14,6 +14,9 @@ final class Planner {
     let force: Set<String>
     /// Whether to ask the index why each item to run misses (costs a query per item).
     let explain: Bool
+    /// Whether a map node whose inputs are unchanged as a whole may be planned from its memo (`why`
+    /// plans without: it shows item keys).
+    var useMemos = true
     /// A run's planner copies new dataset files into the store while hashing them (one read per file);
     /// `segflow plan` writes nothing but fingerprints.
     var importsWhileHashing = false
@@ -28,7 +31,9 @@ final class Planner {
         for node in nodes {
             switch node.descriptor.granularity {
             case .map:
+                // A node with a memo is most likely planned from it: reading its 10k rows would be wasted.
                 let id = node.id
+                if useMemos && force.isEmpty, (try? index.hasNodeMemo(node: id)) == true { continue }
                 aheadRows[id] = ReadAhead { try index.rawOutputs(node: id) }
             case .source:
                 let dirs = node.descriptor.params.filter { $0.type == .directory }
@@ -174,6 +179,12 @@ final class Planner {
         let itemPorts = inputTrees.keys.sorted().filter { d.input($0)?.type.isItemSet == true }
         let wholePorts = inputTrees.keys.sorted().filter { d.input($0)?.type.isItemSet != true }
         let whole = wholePorts.map { (port: $0, tree: inputTrees[$0]!.digest) }
+        var memoKey: Digest? = nil
+        if useMemos && !forced {
+            let key = KeyBuilder.memoKey(prefix: prefix, inputs: inputTrees.keys.sorted().map { ($0, inputTrees[$0]!.digest) })
+            if let plan = try memoPlan(node, key: key, inputTrees: inputTrees, paramsJSON: paramsJSON) { return plan }
+            memoKey = key
+        }
         let stemMaps = itemPorts.map { inputTrees[$0]!.byStem }
         let stems = itemStems(node, inputTrees)
         // Item keys on every core (one SHA-256 each); the dictionaries are only read here.
@@ -242,8 +253,31 @@ final class Planner {
         let outputs: [String: PortValue] = allCached
             ? merged.mapValues { .known($0) }
             : Dictionary(uniqueKeysWithValues: d.outputs.map { ($0.name, PortValue.pending(stems: $0.type.isItemSet ? stems : nil)) })
-        return NodePlan(node: node, status: allCached ? .cached : .run, reasons: forced ? ["forced"] : [], items: items, key: nil,
-                        outputs: outputs, waiting: false, inputTrees: inputTrees, paramsJSON: paramsJSON)
+        var plan = NodePlan(node: node, status: allCached ? .cached : .run, reasons: forced ? ["forced"] : [], items: items, key: nil,
+                            outputs: outputs, waiting: false, inputTrees: inputTrees, paramsJSON: paramsJSON)
+        plan.memoKey = memoKey
+        return plan
+    }
+
+    /// The whole map node from its memo: every item cached, the outputs from the memo's tree manifests.
+    /// Nil when there is no memo or a manifest cannot be read (then the node is planned item by item).
+    func memoPlan(_ node: GraphNode, key: Digest, inputTrees: [String: FileTree], paramsJSON: String) throws -> NodePlan? {
+        guard let memo = try workspace.index.nodeMemo(key) else { return nil }
+        var outputs: [String: PortValue] = [:]
+        for port in node.descriptor.outputs {
+            // A manifest is small next to its files (~80 bytes per file): re-hashing it is cheap insurance.
+            guard let tree = memo.outputs[port.name], let data = try? workspace.objects.read(tree),
+                  Digest.of(data) == tree else { return nil }
+            outputs[port.name] = .known(TreeCodec.parseManifest(data))
+        }
+        let stems = itemStems(node, inputTrees)
+        guard stems.count == memo.items else { return nil }
+        let items = stems.map { ItemPlan(stem: $0, key: nil, status: .cached, reasons: [], outputs: [:]) }
+        var plan = NodePlan(node: node, status: .cached, reasons: [], items: items, key: nil, outputs: outputs,
+                            waiting: false, inputTrees: inputTrees, paramsJSON: paramsJSON)
+        plan.memoKey = key
+        plan.fromMemo = true
+        return plan
     }
 
     /// Fills `out` by running `body` on disjoint index ranges on every core (each range writes only its own slots).

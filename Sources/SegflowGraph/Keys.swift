@@ -49,6 +49,15 @@ public enum KeyBuilder {
         return e.finalize()
     }
 
+    /// A map node's memo key: prefix + the Merkle root of every input port. It determines every item
+    /// key of the node (stems and per-item files come from the trees), so it may stand for all of them.
+    public static func memoKey(prefix: HashEncoder, inputs: [(port: String, tree: Digest)]) -> Digest {
+        var e = prefix
+        e.append(string: "memo")
+        for i in inputs { e.append(string: i.port); e.append(digest: i.tree) }
+        return e.finalize()
+    }
+
     /// A reduce node's key: prefix + the Merkle root of each input port.
     public static func reduceKey(prefix: HashEncoder, inputs: [(port: String, tree: Digest)]) -> Digest {
         var e = prefix

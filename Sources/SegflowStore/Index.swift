@@ -124,6 +124,13 @@ public final class Index: @unchecked Sendable {
             // scanned the whole table, and a first import of 100k files went quadratic.
             try db.execute(sql: "CREATE INDEX result_files_key ON result_files(key)")
         }
+        m.registerMigration("v6: node memos") { db in
+            // A map node whose inputs are unchanged as a whole is looked up once (see NodeMemos.swift).
+            try db.execute(sql: """
+            CREATE TABLE node_memos (key TEXT PRIMARY KEY, node TEXT NOT NULL, outputs TEXT NOT NULL,
+              items INTEGER NOT NULL) WITHOUT ROWID
+            """)
+        }
         return m
     }
 
@@ -247,6 +254,7 @@ public final class Index: @unchecked Sendable {
                 try db.execute(sql: "DELETE FROM results WHERE key = ?", arguments: [k])
                 try db.execute(sql: "DELETE FROM result_files WHERE key = ?", arguments: [k])
             }
+            if !keys.isEmpty { try Self.forgetNodeMemos(db) }
         }
     }
 
@@ -257,7 +265,8 @@ public final class Index: @unchecked Sendable {
     /// `String` digests cost more than the scan itself.
     public func fingerprints(under prefix: String) throws -> [String: Fingerprint] {
         try db.read { db in
-            var out: [String: Fingerprint] = [:]
+            // Rows first, then one dictionary sized for them: growing it rehashes every name several times.
+            var rows: [(String, Fingerprint)] = []
             let skip = prefix.utf8.count
             try Self.forEachRow(db, "SELECT path, size, mtime_ns, inode, digest, imported FROM fingerprints WHERE path >= ? AND path < ?",
                                 [prefix, prefix + "\u{10FFFF}"]) { s in
@@ -265,9 +274,13 @@ public final class Index: @unchecked Sendable {
                 let n = Int(sqlite3_column_bytes(s, 0))
                 guard n >= skip else { return }
                 let name = String(decoding: UnsafeBufferPointer(start: pathText + skip, count: n - skip), as: UTF8.self)
-                out[name] = Fingerprint(size: sqlite3_column_int64(s, 1), mtimeNanos: sqlite3_column_int64(s, 2),
-                                        inode: sqlite3_column_int64(s, 3), digest: digest, imported: sqlite3_column_int64(s, 5) != 0)
+                rows.append((name, Fingerprint(size: sqlite3_column_int64(s, 1), mtimeNanos: sqlite3_column_int64(s, 2),
+                                               inode: sqlite3_column_int64(s, 3), digest: digest,
+                                               imported: sqlite3_column_int64(s, 5) != 0)))
             }
+            var out: [String: Fingerprint] = [:]
+            out.reserveCapacity(rows.count)
+            for (name, fp) in rows { out[name] = fp }
             return out
         }
     }
@@ -323,8 +336,12 @@ public final class Index: @unchecked Sendable {
         }
     }
 
-    /// An object was evicted: files with that content must be imported again.
+    /// An object was evicted: files with that content must be imported again, and no node memo may
+    /// vouch for outputs any more (one may have named it).
     public func forgetImports(of d: Digest) throws {
-        try db.write { db in try db.execute(sql: "UPDATE fingerprints SET imported = 0 WHERE digest = ?", arguments: [d.hex]) }
+        try db.write { db in
+            try db.execute(sql: "UPDATE fingerprints SET imported = 0 WHERE digest = ?", arguments: [d.hex])
+            try Self.forgetNodeMemos(db)
+        }
     }
 }

@@ -128,6 +128,7 @@ extension Index {
                 try db.execute(sql: "DELETE FROM result_files WHERE key = ?", arguments: [k])
                 dropped += 1
             }
+            if dropped > 0 { try Self.forgetNodeMemos(db) }
             return dropped
         }
     }

@@ -11,6 +11,16 @@ final class DigestTests: XCTestCase {
         XCTAssertEqual(Digest(hex: d.hex.uppercased()), d)
         XCTAssertNil(Digest(hex: "xyz"))
         XCTAssertNil(Digest(hex: String(d.hex.dropLast()) + "g"))
+        // Every character next to the hex ranges, at the start, middle and end of a digest.
+        for bad in ["/", ":", "@", "G", "`", "g", " ", "\u{7f}"] {
+            for at in [0, 31, 63] {
+                var chars = Array(d.hex)
+                chars[at] = Character(bad)
+                XCTAssertNil(Digest(hex: String(chars)), "'\(bad)' at \(at)")
+            }
+        }
+        // Mixed case parses to the same digest.
+        XCTAssertEqual(Digest(hex: String(d.hex.enumerated().map { $0.offset % 2 == 0 ? Character($0.element.uppercased()) : $0.element })), d)
         XCTAssertEqual(Digest(bytes: d.bytes), d)
         let lo = Digest(hex: String(repeating: "0", count: 63) + "1")!, hi = Digest(hex: "1" + String(repeating: "0", count: 63))!
         XCTAssertLessThan(lo, hi)

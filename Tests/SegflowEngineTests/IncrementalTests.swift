@@ -44,6 +44,12 @@ final class IncrementalTests: XCTestCase {
         return path
     }
 
+    /// Replaces a stored object's bytes behind the store's back (objects are read-only).
+    func overwrite(_ d: Digest, in ws: Workspace, with text: String) throws {
+        chmod(ws.objects.path(of: d), 0o644)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: ws.objects.path(of: d)))
+    }
+
     func run(_ path: String, force: Set<String> = []) async throws -> RunSummary {
         let engine = Engine(workspace: try Workspace(root: dir + "/cache"), catalog: catalog())
         let graph = try PipelineGraph(spec: try PipelineSpec.load(path: path), registry: engine.catalog.registry)
@@ -150,8 +156,7 @@ final class IncrementalTests: XCTestCase {
         let s1 = try await run(p)
         let ws = try Workspace(root: dir + "/cache")
         let image = s1.node("images")!.outputs["images"]!.files["img3.png"]!
-        chmod(ws.objects.path(of: image), 0o644)
-        try Data("garbage".utf8).write(to: URL(fileURLWithPath: ws.objects.path(of: image)))
+        try overwrite(image, in: ws, with: "garbage")
         counter.reset()
         _ = try await run(p, force: ["sizes"])
         XCTAssertTrue(ws.objects.isIntact(image), "the dataset file was copied into the store again")
@@ -166,9 +171,7 @@ final class IncrementalTests: XCTestCase {
         let s1 = try await run(p)
         let ws = try Workspace(root: dir + "/cache")
         let labelDigest = s1.node("sizes")!.outputs["labels"]!.files["img1.json"]!
-        let path = ws.objects.path(of: labelDigest)
-        chmod(path, 0o644)
-        try Data("[\"tampered\"]".utf8).write(to: URL(fileURLWithPath: path))
+        try overwrite(labelDigest, in: ws, with: "[\"tampered\"]")
         counter.reset()
         // Force copy so it reads its inputs: the corrupt one must be caught and rebuilt, never used.
         let s2 = try await run(p, force: ["copy"])
