@@ -42,24 +42,43 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
 
     /// Parses 64 hex characters given as UTF-8 bytes.
     ///
-    /// Branch-free per character (a plan parses tens of thousands of digests from the index): a digit
-    /// or letter's value is its low nibble, plus 9 for letters (bit 6 set); validity is tracked on the side.
+    /// Eight characters per 64-bit word (a plan parses tens of thousands of digests from the index).
     public init?(hexBytes: UnsafeBufferPointer<UInt8>) {
         guard hexBytes.count == 64, let p = hexBytes.baseAddress else { return nil }
-        var valid = true
-        @inline(__always) func word(_ at: Int) -> UInt64 {
-            var w: UInt64 = 0
-            for i in at..<(at + 16) {
-                let c = p[i]
-                let lower = c | 0x20
-                valid = valid && ((c &- 48) < 10 || (lower &- 97) < 6)
-                w = w << 4 | UInt64((c & 0x0F) &+ 9 &* (c >> 6))
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        for i in 0..<4 {
+            let raw = UnsafeRawPointer(p + 16 * i)
+            guard let hi = Self.hex8(UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))),
+                  let lo = Self.hex8(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))) else { return nil }
+            let w = hi << 32 | lo
+            switch i {
+            case 0: words.0 = w
+            case 1: words.1 = w
+            case 2: words.2 = w
+            default: words.3 = w
             }
-            return w
         }
-        let w = (word(0), word(16), word(32), word(48))
-        guard valid else { return nil }
-        self.init(words: w)
+        self.init(words: words)
+    }
+
+    /// Eight hex characters (first character in the low byte) -> 32 bits, the first most significant;
+    /// nil when one is not 0-9, a-f or A-F. SWAR: a byte is in [lo, hi) when adding 0x80 - lo sets its
+    /// top bit and adding 0x80 - hi does not (no carry crosses bytes, all bytes being below 0x80).
+    @inline(__always)
+    private static func hex8(_ v: UInt64) -> UInt64? {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let top: UInt64 = 0x8080_8080_8080_8080
+        guard v & top == 0 else { return nil }
+        let lower = v | 0x2020_2020_2020_2020
+        let digit = (v &+ ones &* (0x80 - 0x30)) & ~(v &+ ones &* (0x80 - 0x3A))
+        let letter = (lower &+ ones &* (0x80 - 0x61)) & ~(lower &+ ones &* (0x80 - 0x67))
+        guard (digit | letter) & top == top else { return nil }
+        // A character's value: its low nibble, plus 9 for letters (bit 6 set).
+        var x = (v & 0x0F0F_0F0F_0F0F_0F0F) &+ ((v >> 6) & ones) &* 9
+        // Pack the eight nibbles, byte 0 first: pairs, then quads, then all eight.
+        x = ((x & 0x000F_000F_000F_000F) << 4) | ((x >> 8) & 0x000F_000F_000F_000F)
+        x = ((x & 0x0000_00FF_0000_00FF) << 8) | ((x >> 16) & 0x0000_00FF_0000_00FF)
+        return ((x & 0xFFFF) << 16) | ((x >> 32) & 0xFFFF)
     }
 
     /// Feeds the raw bytes to a closure without allocating.
