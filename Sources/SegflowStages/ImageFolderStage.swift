@@ -18,7 +18,6 @@ public struct ImageFolderStage: SourceStage {
         ],
         granularity: .source, summary: "Import a folder of images (and masks) as item sets.")
 
-    static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
 
     public func enumerate(params: [String: CanonicalValue]) throws -> [SourceFile] {
         let imagesDir = params["images"]?.stringValue ?? ""
@@ -52,21 +51,26 @@ public struct ImageFolderStage: SourceStage {
                 }
             }
         } else {
-            let names = (try? Self.listDirectory(imagesDir)) ?? []
-            var maskNames: Set<String> = []
-            if let masksDir {
-                guard let m = try? Self.listDirectory(masksDir) else {
-                    throw SegflowError.user("imageFolder: masks folder not found: \(masksDir)", hint: "paths are relative to the pipeline file's folder")
+            // The two folders are listed (and the images sorted, the masks hashed) side by side.
+            var names: [String] = []
+            var maskNames: Set<String>? = nil
+            DispatchQueue.concurrentPerform(iterations: masksDir == nil ? 1 : 2) { job in
+                if job == 0 {
+                    names = ((try? Self.listDirectory(imagesDir)) ?? []).sorted()
+                } else if let masksDir, let m = try? Self.listDirectory(masksDir) {
+                    maskNames = Set(m)
                 }
-                maskNames = Set(m)
+            }
+            if let masksDir, maskNames == nil {
+                throw SegflowError.user("imageFolder: masks folder not found: \(masksDir)", hint: "paths are relative to the pipeline file's folder")
             }
             let imagesFolder = imagesDir.hasSuffix("/") ? imagesDir : imagesDir + "/"
             let masksFolder = masksDir.map { $0.hasSuffix("/") ? $0 : $0 + "/" }
-            for name in names.sorted() where Self.imageExtensions.contains(FileTree.extension(of: name).lowercased()) {
+            for name in names where Self.isImageName(name) {
                 out.append(SourceFile(port: "images", name: name, folder: imagesFolder))
                 if let masksFolder {
                     let maskName = FileTree.stem(of: name) + ".png"
-                    if maskNames.contains(maskName) {
+                    if maskNames?.contains(maskName) == true {
                         out.append(SourceFile(port: "masks", name: maskName, folder: masksFolder))
                     }
                 }
@@ -77,6 +81,23 @@ public struct ImageFolderStage: SourceStage {
             out = out.filter { keep.contains(FileTree.stem(of: $0.name)) }
         }
         return out
+    }
+
+    /// Whether a file name ends in .png, .jpg or .jpeg, any case (bytes: no lowercased copy per file).
+    static func isImageName(_ name: String) -> Bool {
+        var tail: UInt64 = 0
+        var length = 0
+        var dot = false
+        for byte in name.utf8.reversed() {
+            if byte == UInt8(ascii: ".") { dot = true; break }
+            guard length < 4 else { return false }
+            tail |= UInt64(byte | 0x20) << (8 * UInt64(length))
+            length += 1
+        }
+        // As FileTree.extension(of:): a dot that starts the name does not start an extension.
+        guard dot, length + 1 < name.utf8.count else { return false }
+        // "png", "jpg", "jpeg" with the first letter most significant.
+        return tail == 0x70_6e_67 || tail == 0x6a_70_67 || tail == 0x6a_70_65_67
     }
 
     /// File names in a folder via readdir (FileManager costs several times more on 10k-file folders).

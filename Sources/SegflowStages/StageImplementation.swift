@@ -98,7 +98,8 @@ public struct SourceFile: Sendable {
     /// A file named `name` inside `folder` (given with its trailing slash): no path string is built,
     /// which a 100k-file dataset notices on every plan.
     public init(port: String, name: String, folder: String) {
-        precondition(folder.hasSuffix("/"), "folder must end with a slash")
+        // A byte check: `hasSuffix` compares by Unicode rules, which costs more than the rest of this per file.
+        precondition(folder.utf8.last == UInt8(ascii: "/"), "folder must end with a slash")
         self.port = port; self.name = name; self.folder = folder; self.fileName = name
     }
 }
