@@ -10,7 +10,11 @@ public struct Session: Sendable {
 
     public init(cache: String?, near directory: String? = nil) throws {
         let workspace = try Workspace(root: cache ?? Workspace.defaultRoot())
-        let catalog = try StageCatalog.standard(pluginRoots: StageCatalog.defaultPluginRoots(near: directory))
+        // Plugin sources are digested through the cache's file fingerprints: unchanged files are only stat-ed.
+        let files = Fingerprinter(index: workspace.index)
+        let catalog = try StageCatalog.standard(pluginRoots: StageCatalog.defaultPluginRoots(near: directory),
+                                                digest: { try files.digest(of: $0) })
+        try files.save()
         engine = Engine(workspace: workspace, catalog: catalog)
     }
 

@@ -3,14 +3,15 @@ import SegflowCore
 import SegflowGraph
 
 extension StageCatalog {
-    /// The built-in Swift stages plus every plugin found under `pluginRoots`.
-    public static func standard(pluginRoots: [String]) throws -> StageCatalog {
+    /// The built-in Swift stages plus every plugin found under `pluginRoots` (`digest`: see `Plugin.load`).
+    public static func standard(pluginRoots: [String],
+                                digest: (String) throws -> Digest = { try Digest.ofFile(at: $0) }) throws -> StageCatalog {
         var c = StageCatalog()
         c.add(source: ImageFolderStage())
         c.add(source: LabelFileStage())
         for s in nativeStages { c.add(s) }
         for dir in Plugin.discover(roots: pluginRoots) {
-            let plugin = try Plugin.load(directory: dir)
+            let plugin = try Plugin.load(directory: dir, digest: digest)
             for d in plugin.stages { c.add(PluginStage(descriptor: d, plugin: plugin)) }
         }
         return c

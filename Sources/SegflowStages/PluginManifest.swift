@@ -18,8 +18,10 @@ public struct Plugin: Sendable {
     public var stages: [StageDescriptor]
     public var sourceFiles: [String]
 
-    /// Loads `<directory>/plugin.yaml`, reporting every problem with file:line:column.
-    public static func load(directory: String) throws -> Plugin {
+    /// Loads `<directory>/plugin.yaml`, reporting every problem with file:line:column. `digest` gives a
+    /// file's content digest (the engine passes one that reuses the cache's file fingerprints, so an
+    /// unchanged plugin is stat-ed, not re-read, on every command).
+    public static func load(directory: String, digest: (String) throws -> Digest = { try Digest.ofFile(at: $0) }) throws -> Plugin {
         let manifestPath = directory + "/plugin.yaml"
         let root = try YAMLParser.parse(file: manifestPath)
         var bag = DiagnosticBag()
@@ -32,15 +34,15 @@ public struct Plugin: Sendable {
         let patterns = root["sources"]?.sequence?.compactMap(\.scalar) ?? [entry]
         let files = matchFiles(in: directory, patterns: patterns + [entry])
         var e = HashEncoder(domain: "segflow.plugin.v1")
-        e.append(digest: try Digest.ofFile(at: manifestPath))
-        for f in files { e.append(string: f); e.append(digest: try Digest.ofFile(at: directory + "/" + f)) }
+        e.append(digest: try digest(manifestPath))
+        for f in files { e.append(string: f); e.append(digest: try digest(directory + "/" + f)) }
         var reqDigest: Digest? = nil
         if let r = requirements {
             let p = directory + "/" + r
             guard FileManager.default.fileExists(atPath: p) else {
                 throw SegflowError.user("plugin \(name): requirements file \(p) not found", at: root["requirements"]!.location)
             }
-            reqDigest = try Digest.ofFile(at: p)
+            reqDigest = try digest(p)
             e.append(digest: reqDigest!)
         }
         let fingerprint = e.finalize()
@@ -56,10 +58,33 @@ public struct Plugin: Sendable {
     }
 
     static func matchFiles(in dir: String, patterns: [String]) -> [String] {
-        let all = (FileManager.default.enumerator(atPath: dir)?.allObjects as? [String]) ?? []
-        return all.filter { rel in
+        relativeFiles(in: dir).filter { rel in
             !rel.contains("__pycache__") && patterns.contains { fnmatch($0, rel, FNM_PATHNAME) == 0 }
         }.sorted()
+    }
+
+    /// Every file below `dir` as a relative path, by readdir (FileManager's enumerator costs several
+    /// milliseconds on a plugin folder, and every command loads the plugins). Hidden entries, virtual
+    /// environments and caches are not descended into.
+    static func relativeFiles(in dir: String, prefix: String = "") -> [String] {
+        guard let d = opendir(dir) else { return [] }
+        defer { closedir(d) }
+        var out: [String] = []
+        while let entry = readdir(d) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name.hasPrefix(".") || name == "__pycache__" { continue }
+            let path = dir + "/" + name
+            var st = stat()
+            guard lstat(path, &st) == 0 else { continue }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                out.append(contentsOf: relativeFiles(in: path, prefix: prefix + name + "/"))
+            } else {
+                out.append(prefix + name)
+            }
+        }
+        return out
     }
 
     static func parsePort(_ name: String, _ node: YAMLNode, bag: inout DiagnosticBag) -> PortSpec? {
