@@ -67,21 +67,12 @@ public struct Plugin: Sendable {
     /// milliseconds on a plugin folder, and every command loads the plugins). Hidden entries, virtual
     /// environments and caches are not descended into.
     static func relativeFiles(in dir: String, prefix: String = "") -> [String] {
-        guard let d = opendir(dir) else { return [] }
-        defer { closedir(d) }
         var out: [String] = []
-        while let entry = readdir(d) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name.hasPrefix(".") || name == "__pycache__" { continue }
-            let path = dir + "/" + name
-            var st = stat()
-            guard lstat(path, &st) == 0 else { continue }
-            if (st.st_mode & S_IFMT) == S_IFDIR {
-                out.append(contentsOf: relativeFiles(in: path, prefix: prefix + name + "/"))
+        for entry in (try? Directory.entries(of: dir)) ?? [] where entry.name != "__pycache__" {
+            if entry.isDirectory {
+                out.append(contentsOf: relativeFiles(in: dir + "/" + entry.name, prefix: prefix + entry.name + "/"))
             } else {
-                out.append(prefix + name)
+                out.append(prefix + entry.name)
             }
         }
         return out

@@ -45,3 +45,21 @@ final class DigestTests: XCTestCase {
         XCTAssertNil(Suggest.closest(to: "zzzzzz", in: ["cam", "crf"]))
     }
 }
+
+/// Folder listings by readdir.
+final class DirectoryTests: XCTestCase {
+    func testEntriesNameFilesAndFoldersAndSkipDotFiles() throws {
+        let dir = NSTemporaryDirectory() + "segflow-dir-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: true)
+        let long = String(repeating: "n", count: 200) + ".png"
+        for name in ["a.png", ".hidden", long] { FileManager.default.createFile(atPath: "\(dir)/\(name)", contents: Data()) }
+        let entries = try Directory.entries(of: dir).sorted { $0.name < $1.name }
+        XCTAssertEqual(entries.map(\.name), ["a.png", long, "sub"])
+        XCTAssertEqual(entries.map(\.isDirectory), [false, false, true])
+        XCTAssertEqual(try Directory.entries(of: dir, hidden: true).count, 4)
+        XCTAssertThrowsError(try Directory.entries(of: dir + "/missing")) { error in
+            XCTAssertTrue("\(error)".contains("missing"), "\(error)")
+        }
+    }
+}
