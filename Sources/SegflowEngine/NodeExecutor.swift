@@ -76,7 +76,8 @@ final class NodeExecutor: @unchecked Sendable {
             let t0 = Date()
             for f in item.sourceFiles {
                 let expected = item.outputs[f.port]!.files[f.name]!
-                let actual = try workspace.objects.ingest(copyingFile: f.path, knownDigest: expected)
+                let actual = try f.content.map { try workspace.objects.ingest(data: $0) }
+                    ?? workspace.objects.ingest(copyingFile: f.path, knownDigest: expected)
                 if actual != expected {
                     throw SegflowError.user("\(f.path) changed while segflow was reading it", hint: "run again once the file is stable")
                 }
@@ -99,7 +100,8 @@ final class NodeExecutor: @unchecked Sendable {
             }
         }
         try workspace.index.commit(results: records, executions: executions, runID: runID)
-        try workspace.index.markImported(paths: plan.items.filter { $0.status == .run }.flatMap { $0.sourceFiles.map(\.path) }
+        try workspace.index.markImported(paths: plan.items.filter { $0.status == .run }
+                                             .flatMap { $0.sourceFiles.filter { $0.content == nil }.map(\.path) }
                                              + plan.unmarkedImports)
         return NodeSummary(node: plan.node.id, stage: plan.node.descriptor.name, status: ran > 0 ? "ran" : "cached",
                            ran: ran, cached: plan.items.count - ran, failed: 0, seconds: 0, outputs: outputs)

@@ -85,7 +85,7 @@ final class Planner {
         itemOfFile.reserveCapacity(files.count)
         var digests: [Digest] = []
         digests.reserveCapacity(files.count)
-        let found = try fingerprints.lookupAll(files, importingInto: importsWhileHashing ? workspace.objects : nil)
+        let found = try lookupSources(files)
         for (k, f) in files.enumerated() {
             let (d, imported) = found[k]
             let stem = FileTree.stem(of: f.name)
@@ -102,7 +102,7 @@ final class Planner {
                 // An unchanged, already imported file needs no stat of its object: eviction clears the mark,
                 // and a stage re-hashes every input before reading it. A file first seen now is new input even
                 // when this planner already copied it in (its import record is still to be written).
-                if workspace.objects.contains(d) && !fingerprints.isNew(f.path) { unmarked.append(f.path) } else {
+                if f.content == nil && workspace.objects.contains(d) && !fingerprints.isNew(f.path) { unmarked.append(f.path) } else {
                     items[i].status = .run
                     items[i].reasons.append("new input: \(f.port)/\(stem)")
                 }
@@ -119,6 +119,21 @@ final class Planner {
                             items: items, key: nil, outputs: outputs, waiting: false)
         plan.unmarkedImports = unmarked
         return plan
+    }
+
+    /// Digests of a source's files: files on disk through their fingerprints; content the source made
+    /// by hashing it, counted as imported when the store already holds it (a run stores it now).
+    func lookupSources(_ files: [SourceFile]) throws -> [(digest: Digest, imported: Bool)] {
+        let store = importsWhileHashing ? workspace.objects : nil
+        guard files.contains(where: { $0.content != nil }) else { return try fingerprints.lookupAll(files, importingInto: store) }
+        var onDisk = try fingerprints.lookupAll(files.filter { $0.content == nil }, importingInto: store).makeIterator()
+        return try files.map { f in
+            guard let content = f.content else { return onDisk.next()! }
+            let d = Digest.of(content)
+            let stored = workspace.objects.contains(d)
+            if let store, !stored { _ = try store.ingest(data: content) }
+            return (d, stored)
+        }
     }
 
     // MARK: - Map and reduce

@@ -11,15 +11,12 @@ public struct LabelFileStage: SourceStage {
         params: [ParamSpec("file", .file, doc: "CSV of 'stem,label;label' lines, relative to the pipeline file")],
         granularity: .source, summary: "Import image-level labels from a CSV file.")
 
-    /// Writes one `<stem>.json` per line into a folder under the cache's tmp and lists those files.
+    /// One `<stem>.json` per line, as content (nothing is written: a plan only reads).
     public func enumerate(params: [String: CanonicalValue]) throws -> [SourceFile] {
         let path = params["file"]?.stringValue ?? ""
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw SegflowError.user("labelFile: cannot read \(path)", hint: "check the 'file' param")
         }
-        let digest = Digest.of(Data(text.utf8))
-        let dir = NSTemporaryDirectory() + "segflow-labelfile-\(digest.short)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var out: [SourceFile] = []
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
@@ -30,11 +27,7 @@ public struct LabelFileStage: SourceStage {
             let stem = line[..<comma].trimmingCharacters(in: .whitespaces)
             let labels = line[line.index(after: comma)...].split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             let json = "[" + labels.map(JSONText.quote).joined(separator: ",") + "]"
-            let file = "\(dir)/\(stem).json"
-            if (try? String(contentsOfFile: file, encoding: .utf8)) != json {
-                try json.write(toFile: file, atomically: true, encoding: .utf8)
-            }
-            out.append(SourceFile(port: "labels", name: "\(stem).json", path: file))
+            out.append(SourceFile(port: "labels", name: "\(stem).json", content: Data(json.utf8), origin: "\(path):\(n + 1)"))
         }
         return out
     }

@@ -84,7 +84,12 @@ public struct SourceFile: Sendable {
     public var folder: String
     /// The file's name on disk inside `folder` (usually `name`).
     public var fileName: String
+    /// Where the file comes from: its path on disk, or for content made by the source, where that
+    /// content was read (e.g. `labels.csv:3`), for messages and lineage.
     public var path: String { folder + fileName }
+    /// Content the source made itself (e.g. one line of a CSV as a JSON file): stored by digest,
+    /// never written to a folder; nil for files on disk.
+    public var content: Data?
 
     public init(port: String, name: String, path: String) {
         self.port = port; self.name = name
@@ -93,6 +98,11 @@ public struct SourceFile: Sendable {
         } else {
             folder = "./"; fileName = path
         }
+    }
+
+    /// A file whose content the source made (no file on disk); `origin` names where it was read.
+    public init(port: String, name: String, content: Data, origin: String) {
+        self.port = port; self.name = name; self.folder = ""; self.fileName = origin; self.content = content
     }
 
     /// A file named `name` inside `folder` (given with its trailing slash): no path string is built,
