@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SegflowCore
 import SegflowEngine
+import SegflowGraph
 
 /// Options every subcommand shares.
 struct GlobalOptions: ParsableArguments {
@@ -19,6 +20,20 @@ func parsePairs(_ raw: [String], flag: String) throws -> [(key: String, value: S
         }
         return (String(s[..<eq]), String(s[s.index(after: eq)...]))
     }
+}
+
+/// A pipeline as `run` and `plan` take it: `-p` overrides applied, restricted to `targets` (with what
+/// they read from), every `--force` name checked against it. `full` is the whole pipeline.
+func loadPipeline(_ path: String, params: [String], targets: [String], force: [String],
+                  global: GlobalOptions) throws -> (session: Session, full: PipelineGraph, graph: PipelineGraph) {
+    let overrides = Dictionary(try parsePairs(params, flag: "--param").map { ($0.key, $0.value) }, uniquingKeysWith: { _, b in b })
+    let (session, full) = try Session.loadGraph(path: path, params: overrides, cache: global.cacheRoot)
+    let graph = try full.restricted(to: targets)
+    for f in force where graph.node(f) == nil {
+        throw SegflowError.user("--force \(f): no stage named '\(f)' in \(path)",
+                                hint: "stages: \(graph.nodes.map(\.id).joined(separator: ", "))")
+    }
+    return (session, full, graph)
 }
 
 /// Runs a command body and turns segflow errors into messages and exit codes (user 2, internal 70).

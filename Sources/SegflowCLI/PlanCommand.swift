@@ -14,9 +14,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await guarded {
-            let overrides = Dictionary(try parsePairs(params, flag: "--param").map { ($0.key, $0.value) }, uniquingKeysWith: { _, b in b })
-            let (session, full) = try Session.loadGraph(path: pipeline, params: overrides, cache: global.cacheRoot)
-            let graph = try full.restricted(to: targets)
+            let (session, _, graph) = try loadPipeline(pipeline, params: params, targets: targets, force: force, global: global)
             let plan = try session.engine.plan(graph, force: Set(force))
             print(json ? PlanRenderer.json(plan) : PlanRenderer.text(plan, itemLimit: verbose ? Int.max : 5))
             // Nothing is left to write: skip tearing down the plan's item tables (tens of ms at 10k items).

@@ -15,13 +15,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await guarded {
-            let overrides = Dictionary(try parsePairs(params, flag: "--param").map { ($0.key, $0.value) }, uniquingKeysWith: { _, b in b })
-            let (session, full) = try Session.loadGraph(path: pipeline, params: overrides, cache: global.cacheRoot)
-            let graph = try full.restricted(to: targets)
-            for f in force where graph.node(f) == nil {
-                throw SegflowError.user("--force \(f): no stage named '\(f)' in \(pipeline)",
-                                        hint: "stages: \(graph.nodes.map(\.id).joined(separator: ", "))")
-            }
+            let (session, full, graph) = try loadPipeline(pipeline, params: params, targets: targets, force: force, global: global)
             let cancellation = Cancellation()
             installInterruptHandler(cancellation)
             var options = RunOptions(jobs: j, force: Set(force), command: CommandLine.arguments.joined(separator: " "),
