@@ -196,7 +196,9 @@ final class Planner {
         let whole = wholePorts.map { (port: $0, tree: inputTrees[$0]!.digest) }
         var memoKey: Digest? = nil
         if useMemos && !forced {
-            let key = KeyBuilder.memoKey(prefix: prefix, inputs: inputTrees.keys.sorted().map { ($0, inputTrees[$0]!.digest) })
+            // Whole ports' roots are already in `whole`: each tree root costs a sort and a hash of the tree.
+            let inputs = inputTrees.keys.sorted().map { port in (port, whole.first { $0.port == port }?.tree ?? inputTrees[port]!.digest) }
+            let key = KeyBuilder.memoKey(prefix: prefix, inputs: inputs)
             if let plan = try memoPlan(node, key: key, inputTrees: inputTrees, paramsJSON: paramsJSON) { return plan }
             memoKey = key
         }

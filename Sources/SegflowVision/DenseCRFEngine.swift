@@ -16,6 +16,8 @@ final class DenseCRFEngine {
     let q: UnsafeMutablePointer<SIMD4<Float>>
     /// The per-pixel step's implementation; tests set it to compare the two.
     var stepPath: DenseCRFStepPath = .preferred
+    /// Whether the step (and the initial softmax) run in AVX-512 for this row width.
+    private var usesAVX512: Bool { stepPath == .avx512 && stepPath.handles(vectors: vectors) }
 
     init(unary: [Float], classes: Int, width: Int, height: Int, rgb: [UInt8],
          params: DenseCRFParams, threads: Int) {
@@ -102,7 +104,7 @@ final class DenseCRFEngine {
         let negUnary = UnsafePointer(self.negUnary)
         let q = self.q
         // Initial Q = softmax(-U): the step with no kernels to slice.
-        if stepPath == .avx512 && stepPath.handles(vectors: vectors) {
+        if usesAVX512 {
             stepAVX512(negUnary: negUnary, slicing: [])
         } else {
             softmaxOfUnary(width, negUnary: negUnary)
@@ -145,7 +147,7 @@ final class DenseCRFEngine {
 
     /// Slices both kernels, forms tmp and exponentiates into Q, per pixel.
     private func step<W: DenseCRFWidth>(_ width: W.Type, negUnary: UnsafePointer<SIMD4<Float>>) {
-        if stepPath == .avx512 && stepPath.handles(vectors: vectors) {
+        if usesAVX512 {
             stepAVX512(negUnary: negUnary, slicing: kernels)
             return
         }
