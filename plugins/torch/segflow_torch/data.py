@@ -104,17 +104,40 @@ def mask_lut(class_list, ignore):
 
 
 def read_mask(path, lut, size=None):
-    """Mask PNG of class ids -> uint8 array of channel indices (255 = ignore).
+    """Mask or Scribbles PNG of class ids -> uint8 array of channel indices (255 = ignore).
 
-    `size` = (width, height) resizes with nearest neighbour, the only resampling that
-    keeps ids valid."""
+    Scribbles (and other sparse labels) have the same format as Masks: a class id on
+    labelled pixels, 255 (or the dataset's ignore id) elsewhere. `size` = (width, height)
+    resizes with `resize_labels` (nearest neighbour, keeping sparse labels)."""
     with Image.open(path) as image:
         if image.mode not in ("L", "P", "I", "I;16"):
             raise StageError(f"mask {os.path.basename(path)} must be 8-bit grayscale, got mode {image.mode}")
         image = image.convert("L") if image.mode != "L" else image.copy()
+    labels = lut[np.asarray(image, dtype=np.uint8)]
     if size is not None and image.size != tuple(size):
-        image = image.resize(tuple(size), Image.NEAREST)
-    return lut[np.asarray(image, dtype=np.uint8)]
+        labels = resize_labels(labels, size)
+    return labels
+
+
+def resize_labels(labels, size):
+    """Channel indices (255 = unlabelled) resized to `size` = (width, height).
+
+    Nearest neighbour; when shrinking, a pixel whose nearest source pixel is unlabelled
+    takes the most common label of its footprint if that has any, so that sparse labels
+    (scribbles, points) survive downscaling instead of being skipped over. On dense masks
+    this only narrows unlabelled regions by at most one footprint."""
+    width, height = size
+    near = np.asarray(Image.fromarray(labels).resize((width, height), Image.NEAREST))
+    holes = near == IGNORE
+    present = [c for c in np.unique(labels).tolist() if c != IGNORE]
+    if (width >= labels.shape[1] and height >= labels.shape[0]) or not present or not holes.any():
+        return near
+    onehot = torch.from_numpy(np.stack([labels == c for c in present]).astype(np.float32))
+    share, best = torch.nn.functional.adaptive_avg_pool2d(onehot[None], (height, width))[0].max(0)
+    take = holes & (share.numpy() > 0)
+    out = near.copy()
+    out[take] = np.asarray(present, dtype=np.uint8)[best.numpy()[take]]
+    return out
 
 
 def split(stems, fraction):

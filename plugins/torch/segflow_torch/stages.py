@@ -1,142 +1,82 @@
-"""The stage table: ports, params and the function behind each stage.
+"""The stage table: plugin.yaml's ports and params, and the function behind each stage.
 
-plugin.yaml is what the engine reads; this table is what the worker checks a request
-against (the tests keep the two equal). Stage code is imported lazily so a CAM call does
-not pay for importing segmentation_models_pytorch.
+plugin.yaml is the one declaration of every stage (the engine reads it too); this module
+loads it once and adds only what the manifest cannot say: which `module:function` runs
+each stage. Stage code is imported lazily so a CAM call does not pay for importing
+segmentation_models_pytorch.
 """
 
+import functools
 import importlib
+import os
+
+import yaml
 
 from .protocol import StageError
 
+MANIFEST = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "plugin.yaml")
 
-def _p(type_, default, **extra):
-    return {"type": type_, "default": default, **extra}
-
-
-_SEED = _p("int", -1, min=-1, doc="random seed; -1 = the pipeline's seed from the request")
-_VAL = _p("float", 0.2, min=0, max=0.9, doc="share of items held out for validation (fixed split by stem hash)")
-_LR = _p("float", 0.001, min=0, doc="Adam learning rate")
-_WD = _p("float", 0.0, min=0, doc="Adam weight decay")
-_RESNETS = ["resnet18", "resnet34", "resnet50"]
-
-_CAM_PARAMS = {
-    "classes": _p("string", "labelled", choices=["labelled", "all"],
-                  doc="labelled: only the image's labelled classes (others are zero channels); "
-                      "all: every class. Without a labels input every class is computed"),
-    "normalize": _p("string", "max", choices=["max", "minmax", "none"],
-                    doc="max: ReLU, divide by the per-class max (IRN); minmax: ReLU, pytorch-grad-cam's "
-                        "min-max scaling; none: raw signed map"),
-    "imageSize": _p("int", 0, min=0, max=4096,
-                    doc="short side of the inference image; 0 = the classifier's imageSize"),
-}
-_TARGET = {"targetLayer": _p("string", "layer4", doc="module path of the layer to explain, e.g. layer4, layer3, layer4.1")}
-
-
-def _segmentation_params(arch):
-    return {
-        "encoder": _p("string", "resnet18", choices=_RESNETS,
-                      doc=f"{arch} encoder; resnet18 keeps CPU runs practical"),
-        "encoderWeights": _p("string", "none", choices=["none", "imagenet"],
-                             doc="imagenet loads smp's weights from the local Hugging Face cache only"),
-        "epochs": _p("int", 10, min=1, max=10000),
-        "lr": _LR,
-        "weightDecay": _WD,
-        "batch": _p("int", 4, min=1, max=1024),
-        "height": _p("int", 0, min=0, max=8192, doc="training/inference height; with width > 0 overrides scale"),
-        "width": _p("int", 0, min=0, max=8192, doc="training/inference width; with height > 0 overrides scale"),
-        "scale": _p("float", 1.0, min=0.05, max=4, doc="resize factor used when height or width is 0"),
-        "seed": _SEED,
-        "valFraction": _VAL,
-    }
-
-
-STAGES = {
-    "classifierTrain": {
-        "run": "classifier:train",
-        "granularity": "reduce",
-        "inputs": {"images": "Images", "labels": "Labels"},
-        "outputs": {"model": "Model"},
-        "params": {
-            "backbone": _p("string", "resnet18", choices=_RESNETS, doc="torchvision ResNet"),
-            "pretrained": _p("string", "none", choices=["none", "imagenet"],
-                             doc="imagenet loads torchvision's IMAGENET1K_V1 weights from the torch hub cache only"),
-            "freeze": _p("string", "none", choices=["backbone", "none"],
-                         doc="backbone: train only the new linear head (batch-norm statistics frozen too)"),
-            "epochs": _p("int", 10, min=1, max=10000),
-            "lr": _LR,
-            "weightDecay": _WD,
-            "batch": _p("int", 16, min=1, max=4096),
-            "imageSize": _p("int", 224, min=32, max=4096,
-                            doc="short side images are resized to; training uses random square crops of this size"),
-            "seed": _SEED,
-            "valFraction": _VAL,
-        },
-    },
-    "cam": {
-        "run": "cams:run_cam",
-        "granularity": "map",
-        "inputs": {"images": "Images", "model": "Model", "labels": "Labels?"},
-        "outputs": {"cams": "CAMs"},
-        "params": dict(_CAM_PARAMS),
-    },
-    "gradcampp": {
-        "run": "cams:run_gradcampp",
-        "granularity": "map",
-        "inputs": {"images": "Images", "model": "Model", "labels": "Labels?"},
-        "outputs": {"cams": "CAMs"},
-        "params": {**_TARGET, **_CAM_PARAMS},
-    },
-    "hirescam": {
-        "run": "cams:run_hirescam",
-        "granularity": "map",
-        "inputs": {"images": "Images", "model": "Model", "labels": "Labels?"},
-        "outputs": {"cams": "CAMs"},
-        "params": {**_TARGET, **_CAM_PARAMS},
-    },
-    "unetTrain": {
-        "run": "segmentation:train",
-        "granularity": "reduce",
-        "inputs": {"images": "Images", "masks": "Masks"},
-        "outputs": {"model": "Model"},
-        "params": _segmentation_params("U-Net"),
-    },
-    "deeplabTrain": {
-        "run": "segmentation:train",
-        "granularity": "reduce",
-        "inputs": {"images": "Images", "masks": "Masks"},
-        "outputs": {"model": "Model"},
-        "params": _segmentation_params("DeepLabV3+"),
-    },
-    "predict": {
-        "run": "segmentation:predict",
-        "granularity": "map",
-        "inputs": {"images": "Images", "model": "Model"},
-        "outputs": {"masks": "Masks"},
-        "params": {},
-    },
+# stage -> "module:function" under segflow_torch; every plugin.yaml stage has one (tested).
+FUNCTIONS = {
+    "classifierTrain": "classifier:train",
+    "cam": "cams:run_cam",
+    "gradcampp": "cams:run_gradcampp",
+    "hirescam": "cams:run_hirescam",
+    "unetTrain": "segmentation:train",
+    "deeplabTrain": "segmentation:train",
+    "predict": "segmentation:predict",
 }
 
 _TYPES = {"string": str, "int": int, "float": (int, float), "bool": bool}
 
 
+def load_manifest(path=MANIFEST):
+    """{stage: {granularity, inputs, outputs, params}} as plugin.yaml declares it."""
+    with open(path, encoding="utf-8") as handle:
+        manifest = yaml.safe_load(handle)
+    stages = {}
+    for name, declared in (manifest.get("stages") or {}).items():
+        params = {}
+        for pname, rule in (declared.get("params") or {}).items():
+            rule = dict(rule)
+            rule.setdefault("type", "string")  # the engine's default too
+            if rule["type"] not in _TYPES:
+                raise StageError(f"plugin.yaml: param '{pname}' of '{name}' has unknown type {rule['type']!r}")
+            if rule["type"] == "float" and isinstance(rule.get("default"), int) and not isinstance(rule["default"], bool):
+                rule["default"] = float(rule["default"])  # `default: 0` of a float param
+            params[pname] = rule
+        stages[name] = {
+            "granularity": declared.get("granularity", "map"),
+            "inputs": dict(declared.get("inputs") or {}),
+            "outputs": dict(declared.get("outputs") or {}),
+            "params": params,
+        }
+    return stages
+
+
+@functools.lru_cache(maxsize=None)
+def table():
+    """The manifest's stages, read once per worker process."""
+    return load_manifest()
+
+
 def resolve_params(stage, given):
     """Defaults filled in, types, ranges and choices checked; unknown names rejected."""
-    spec = STAGES[stage]["params"]
+    spec = table()[stage]["params"]
     given = dict(given or {})
     unknown = sorted(set(given) - set(spec))
     if unknown:
         raise StageError(f"stage '{stage}' has no param(s) {', '.join(unknown)}")
     params = {}
     for name, rule in spec.items():
-        value = given.get(name, rule["default"])
+        value = given.get(name, rule.get("default"))
         if rule["type"] == "int" and isinstance(value, float) and value.is_integer():
             value = int(value)  # a JSON encoder may write 10 as 10.0
         expected = _TYPES[rule["type"]]
         if isinstance(value, bool) and rule["type"] != "bool" or not isinstance(value, expected):
             raise StageError(f"param '{name}' of '{stage}' must be a {rule['type']}, got {value!r}")
         if "choices" in rule and value not in rule["choices"]:
-            raise StageError(f"param '{name}' of '{stage}' must be one of {', '.join(rule['choices'])}, got {value!r}")
+            raise StageError(f"param '{name}' of '{stage}' must be one of {', '.join(map(str, rule['choices']))}, got {value!r}")
         if "min" in rule and value < rule["min"] or "max" in rule and value > rule["max"]:
             raise StageError(f"param '{name}' of '{stage}' is out of range [{rule.get('min')}, {rule.get('max')}]: {value!r}")
         params[name] = value
@@ -146,7 +86,7 @@ def resolve_params(stage, given):
 def check_inputs(stage, request):
     """Every required input port is present (optional ones are written `Type?`)."""
     given = request.get("inputs") or {}
-    for name, kind in STAGES[stage]["inputs"].items():
+    for name, kind in table()[stage]["inputs"].items():
         if not kind.endswith("?") and name not in given:
             raise StageError(f"stage '{stage}' needs input '{name}' ({kind}), which the request lacks")
 
@@ -154,10 +94,13 @@ def check_inputs(stage, request):
 def run(request):
     """Dispatch a checked request to its stage; returns the result metrics."""
     stage = request["stage"]
-    if stage not in STAGES:
-        raise StageError(f"unknown stage {stage!r}; this plugin has {', '.join(STAGES)}")
+    stages = table()
+    if stage not in stages:
+        raise StageError(f"unknown stage {stage!r}; this plugin has {', '.join(stages)}")
+    if stage not in FUNCTIONS:
+        raise StageError(f"plugin.yaml declares stage {stage!r}, but segflow_torch/stages.py has no function for it")
     params = resolve_params(stage, request.get("params"))
     check_inputs(stage, request)
-    module_name, function = STAGES[stage]["run"].split(":")
+    module_name, function = FUNCTIONS[stage].split(":")
     module = importlib.import_module(f"segflow_torch.{module_name}")
     return getattr(module, function)(request, params)

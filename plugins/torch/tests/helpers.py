@@ -46,7 +46,7 @@ class Dataset:
         os.makedirs(store)
         names = sorted(os.listdir(os.path.join(root, "train")))[::40][:count]
         self.stems = [os.path.splitext(n)[0] for n in names]
-        self.images, self.masks, self.labels = {}, {}, {}
+        self.images, self.masks, self.labels, self._scribbles = {}, {}, {}, {}
         for index, stem in enumerate(self.stems):
             image = Image.open(os.path.join(root, "train", stem + ".png")).convert("RGB").resize(SIZE, Image.BILINEAR)
             mask = Image.open(os.path.join(root, "trainannot", stem + ".png")).resize(SIZE, Image.NEAREST)
@@ -55,6 +55,24 @@ class Dataset:
             self.images[f"{stem}.png"] = self._store(store, f"i{index}", lambda p: image.save(p, format="PNG"))
             self.masks[f"{stem}.png"] = self._store(store, f"m{index}", lambda p: mask.save(p, format="PNG"))
             self.labels[f"{stem}.json"] = self._store(store, f"l{index}", lambda p: _write_json(p, names_present))
+
+    def scribbles(self, every=12):
+        """Scribble-like sparse labels: each mask kept only on every `every`-th row and
+        column line (255 elsewhere), stored like the masks; returns the input map."""
+        if every in self._scribbles:
+            return self._scribbles[every]
+        store = os.path.join(self.dir, "objects")
+        found = self._scribbles[every] = {}
+        for index, (name, path) in enumerate(sorted(self.masks.items())):
+            with Image.open(path) as mask:
+                ids = np.asarray(mask).copy()
+            lines = np.zeros(ids.shape, dtype=bool)
+            lines[::every, :] = True
+            lines[:, ::every] = True
+            ids[~lines] = 255
+            found[name] = self._store(store, f"s{every}-{index}",
+                                      lambda p: Image.fromarray(ids).save(p, format="PNG"))
+        return found
 
     @staticmethod
     def _store(store, name, write):

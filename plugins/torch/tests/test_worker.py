@@ -166,6 +166,34 @@ class SegmentationTest(Case):
     def test_deeplab(self):
         self.check_model_and_predict("deeplabTrain", "deeplabv3plus")
 
+    def test_unet_scribbles_gatedcrf(self):
+        """Sparse scribble-like masks on the masks port + the Gated CRF regularizer."""
+        self.check_scribbles_gatedcrf("unetTrain")
+
+    def test_deeplab_scribbles_gatedcrf_half_size(self):
+        """At scale 0.5 nearest neighbour alone would drop every 1-pixel line (they sit on
+        even rows and columns, nearest samples odd ones); the strokes must survive."""
+        self.check_scribbles_gatedcrf("deeplabTrain", scale=0.5)
+
+    def check_scribbles_gatedcrf(self, stage, **extra):
+        scribbles = DATA.scribbles(every=12)  # about 16% of the pixels labelled
+        params = {"epochs": 1, "batch": 4, "regularizer": "gatedcrf", **extra}
+        out, run = self.ok(stage, f"{stage}-scribbles", {"images": DATA.images, "masks": scribbles}, params)
+        found = run.result["metrics"]
+        self.assertLess(found["train_labelled_fraction"], 0.5)
+        self.assertGreater(found["train_labelled_fraction"], 0.1)
+        self.assertLess(found["val_labelled_fraction"], 0.5)
+        for key in ("train_loss", "train_ce", "train_gatedcrf"):
+            self.assertIsInstance(found[key], float, key)
+        self.assertGreater(found["train_gatedcrf"], 0.0)
+        self.assertAlmostEqual(found["train_loss"], found["train_ce"] + 0.1 * found["train_gatedcrf"], places=4)
+        logs = " ".join(e["message"] for e in run.events if e["event"] == "log")
+        self.assertIn("count only the labelled pixels", logs)
+        self.assertIn("regularizer gatedcrf", logs)
+        meta = read_json(os.path.join(out, "model", "meta.json"))
+        self.assertEqual(meta["loss"]["regularizer"], "gatedcrf")
+        self.assertTrue(os.path.getsize(os.path.join(out, "model", "model.pt")) > 0)
+
 
 class ErrorTest(Case):
     def assert_single_error(self, request, fragment):
@@ -186,6 +214,11 @@ class ErrorTest(Case):
         request = DATA.request("cam", "e3", {"images": DATA.images, "model": DATA.model_input(CLF)},
                                {"normalize": "sometimes"})
         self.assert_single_error(request, "normalize")
+
+    def test_unknown_regularizer(self):
+        request = DATA.request("unetTrain", "e7", {"images": DATA.images, "masks": DATA.masks},
+                               {"regularizer": "densecrf", "epochs": 1})
+        self.assert_single_error(request, "param 'regularizer' of 'unetTrain' must be one of none, gatedcrf")
 
     def test_missing_imagenet_weights(self):
         """pretrained: imagenet never downloads: absent weights are a clear error."""
