@@ -15,7 +15,7 @@ struct StagesCommand: AsyncParsableCommand {
             for name in reg.names where type == nil || type == name {
                 let d = reg[name]!
                 print("\(d.name) v\(d.version) (\(d.granularity.rawValue)\(d.plugin.map { ", plugin \($0)" } ?? "")): \(d.summary)")
-                for p in d.inputs { print("  in   \(p.name): \(p.type.rawValue)\(p.optional ? " (optional)" : "")") }
+                for p in d.inputs { print("  in   \(p.name): \(p.typeName)\(p.optional ? " (optional)" : "")") }
                 for p in d.outputs { print("  out  \(p.name): \(p.type.rawValue)") }
                 for p in d.params {
                     var s = "  param \(p.name): \(p.type.rawValue)"

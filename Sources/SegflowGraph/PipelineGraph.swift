@@ -78,9 +78,9 @@ public struct PipelineGraph: Sendable {
                                     ?? "outputs: \(names.joined(separator: ", "))")
                         continue
                     }
-                    if out.type != port.type {
-                        bag.error("input '\(ref.port)' of stage '\(stage.name)' expects \(port.type.rawValue), but \(ref.stage).\(ref.output) is \(out.type.rawValue)",
-                                  at: ref.location, hint: "connect an output of type \(port.type.rawValue)")
+                    if !port.accepts(out.type) {
+                        bag.error("input '\(ref.port)' of stage '\(stage.name)' expects \(port.typeName), but \(ref.stage).\(ref.output) is \(out.type.rawValue)",
+                                  at: ref.location, hint: "connect an output of type \(port.typeName)")
                         continue
                     }
                 }
@@ -88,7 +88,7 @@ public struct PipelineGraph: Sendable {
             }
             for port in d.inputs where !port.optional && inputs[port.name] == nil
                 && !stage.inputs.contains(where: { $0.port == port.name }) {
-                bag.error("stage '\(stage.name)' (\(d.name)) is missing input '\(port.name)' (\(port.type.rawValue))",
+                bag.error("stage '\(stage.name)' (\(d.name)) is missing input '\(port.name)' (\(port.typeName))",
                           at: stage.nameLocation, hint: "add 'inputs: {\(port.name): STAGE.PORT}'")
             }
             built.append(GraphNode(id: stage.name, descriptor: d, params: params, inputs: inputs, location: stage.nameLocation))

@@ -4,11 +4,13 @@ import SegflowCore
 public enum PortType: String, Sendable, CaseIterable, Codable {
     case images = "Images", masks = "Masks", labels = "Labels", cams = "CAMs", model = "Model",
          metrics = "Metrics", transcripts = "Transcripts", visuals = "Visuals", report = "Report"
+    /// Weak labels beyond image classes: clicks and boxes (`<stem>.json`), sparse label maps (`<stem>.png`).
+    case points = "Points", boxes = "Boxes", scribbles = "Scribbles"
 
     /// Item sets hold one file per image stem; the others are whole artifacts.
     public var isItemSet: Bool {
         switch self {
-        case .images, .masks, .labels, .cams, .transcripts, .visuals: return true
+        case .images, .masks, .labels, .cams, .transcripts, .visuals, .points, .boxes, .scribbles: return true
         case .model, .metrics, .report: return false
         }
     }
@@ -17,12 +19,22 @@ public enum PortType: String, Sendable, CaseIterable, Codable {
 /// A typed input or output of a stage type.
 public struct PortSpec: Sendable, Hashable {
     public var name: String
+    /// The port's type (of an input: the first it accepts).
     public var type: PortType
+    /// Inputs only: further types the port accepts (`masks: Masks|Scribbles`: a trainer takes dense
+    /// or sparse labels alike, since both are label PNGs with 255 where nothing is known).
+    public var alternatives: [PortType]
     /// Optional inputs may be left unconnected.
     public var optional: Bool
-    public init(_ name: String, _ type: PortType, optional: Bool = false) {
-        self.name = name; self.type = type; self.optional = optional
+    public init(_ name: String, _ type: PortType, or alternatives: [PortType] = [], optional: Bool = false) {
+        self.name = name; self.type = type; self.alternatives = alternatives; self.optional = optional
     }
+
+    /// Whether an output of type `t` may feed this input.
+    public func accepts(_ t: PortType) -> Bool { t == type || alternatives.contains(t) }
+
+    /// `Masks` or `Masks|Scribbles`, as a manifest writes it.
+    public var typeName: String { ([type] + alternatives).map(\.rawValue).joined(separator: "|") }
 }
 
 /// The type of a stage parameter.

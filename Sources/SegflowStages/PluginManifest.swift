@@ -82,13 +82,18 @@ public struct Plugin: Sendable {
         guard var t = node.scalar else { bag.error("port '\(name)' needs a type name", at: node.location); return nil }
         let optional = t.hasSuffix("?")
         if optional { t.removeLast() }
-        guard let type = PortType(rawValue: t) else {
-            bag.error("unknown port type '\(t)'", at: node.location,
-                      hint: Suggest.closest(to: t, in: PortType.allCases.map(\.rawValue)).map { "did you mean '\($0)'?" }
-                        ?? "types: \(PortType.allCases.map(\.rawValue).joined(separator: ", "))")
-            return nil
+        // `Masks|Scribbles`: an input that takes either type.
+        var types: [PortType] = []
+        for part in t.split(separator: "|", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            guard let type = PortType(rawValue: part) else {
+                bag.error("unknown port type '\(part)'", at: node.location,
+                          hint: Suggest.closest(to: part, in: PortType.allCases.map(\.rawValue)).map { "did you mean '\($0)'?" }
+                            ?? "types: \(PortType.allCases.map(\.rawValue).joined(separator: ", ")) (an input may take several: Masks|Scribbles)")
+                return nil
+            }
+            if !types.contains(type) { types.append(type) }
         }
-        return PortSpec(name, type, optional: optional)
+        return PortSpec(name, types[0], or: Array(types.dropFirst()), optional: optional)
     }
 
     static func parseStage(name: String, node: YAMLNode, plugin: String, version: Int, fingerprint: Digest,
@@ -99,6 +104,9 @@ public struct Plugin: Sendable {
         }
         let inputs = (node["inputs"]?.mapping ?? []).compactMap { parsePort($0.key.scalar ?? "", $0.value, bag: &bag) }
         let outputs = (node["outputs"]?.mapping ?? []).compactMap { parsePort($0.key.scalar ?? "", $0.value, bag: &bag) }
+        for (k, v) in node["outputs"]?.mapping ?? [] where (v.scalar ?? "").contains("|") {
+            bag.error("output '\(k.scalar ?? "")' has several types; an output has exactly one", at: v.location)
+        }
         var params: [ParamSpec] = []
         for (k, v) in node["params"]?.mapping ?? [] {
             let pname = k.scalar ?? ""
