@@ -19,7 +19,8 @@ extension StageCatalog {
 
     /// Native stage implementations (imaging stages are added as they land).
     static var nativeStages: [any StageImplementation] {
-        [MaskLabelsStage(), PseudoLabelStage(), EvaluateStage(), LabelEvalStage(), VisualizeStage(), CRFStage(), CoTLabelStage()]
+        [MaskLabelsStage(), PseudoLabelStage(), EvaluateStage(), LabelEvalStage(), VisualizeStage(), CRFStage(), CoTLabelStage(),
+         MaskPointsStage(), MaskScribblesStage(), MaskBoxesStage(), SeedCRFStage(), BoxMasksStage()]
     }
 
     /// Plugin roots: `plugins/` next to the pipeline (or cwd), the package's own, and SEGFLOW_PLUGIN_PATH.

@@ -8,10 +8,17 @@ public struct ImageFolderStage: SourceStage {
     public let descriptor = StageDescriptor(
         name: "imageFolder", version: 1,
         inputs: [],
-        outputs: [PortSpec("images", .images), PortSpec("masks", .masks)],
+        outputs: [PortSpec("images", .images), PortSpec("masks", .masks),
+                  PortSpec("scribbles", .scribbles), PortSpec("points", .points), PortSpec("boxes", .boxes)],
         params: [
             ParamSpec("images", .directory, doc: "folder of .png/.jpg images, relative to the pipeline file"),
             ParamSpec("masks", .directory, default: .string(""), doc: "optional folder of same-stem label PNGs, relative to the pipeline file"),
+            ParamSpec("scribbles", .directory, default: .string(""),
+                      doc: "optional folder of same-stem sparse label PNGs (class id where scribbled, 255 elsewhere)"),
+            ParamSpec("points", .directory, default: .string(""),
+                      doc: "optional folder of same-stem click files: {\"points\": [{\"class\": ..., \"x\": ..., \"y\": ...}]}"),
+            ParamSpec("boxes", .directory, default: .string(""),
+                      doc: "optional folder of same-stem box files: {\"boxes\": [{\"class\": ..., \"x0\": ..., \"y0\": ..., \"x1\": ..., \"y1\": ...}]}"),
             ParamSpec("list", .file, default: .string(""),
                       doc: "optional file of stems, or 'image mask' pairs (paths relative to the list file's folder)"),
             ParamSpec("limit", .int, default: .int(0), min: 0, doc: "import only the first N items in sorted order (0 = all)"),
@@ -28,6 +35,25 @@ public struct ImageFolderStage: SourceStage {
         }
         // directory and file params arrive absolute (ParamValidation resolves them against the pipeline).
         let masksDir = masksParam.isEmpty ? nil : masksParam
+        // Annotation folders beside the images: (port, folder, extension of its files).
+        let annotations: [(port: String, folder: String, ext: String)] = Self.annotationPorts.compactMap { port, ext in
+            guard let dir = params[port]?.stringValue, !dir.isEmpty else { return nil }
+            return (port, dir.hasSuffix("/") ? dir : dir + "/", ext)
+        }
+        var annotationNames: [Set<String>] = []
+        for a in annotations {
+            guard let names = try? Self.listDirectory(a.folder) else {
+                throw SegflowError.user("imageFolder: \(a.port) folder not found: \(a.folder)", hint: "paths are relative to the pipeline file's folder")
+            }
+            annotationNames.append(Set(names))
+        }
+        /// The annotation files of one image stem.
+        func annotationFiles(_ stem: String) -> [SourceFile] {
+            annotations.enumerated().compactMap { k, a in
+                let name = stem + "." + a.ext
+                return annotationNames[k].contains(name) ? SourceFile(port: a.port, name: name, folder: a.folder) : nil
+            }
+        }
         var out: [SourceFile] = []
         if !listParam.isEmpty {
             let listPath = listParam
@@ -44,8 +70,10 @@ public struct ImageFolderStage: SourceStage {
                     let stem = FileTree.stem(of: (img as NSString).lastPathComponent)
                     out.append(SourceFile(port: "images", name: (img as NSString).lastPathComponent, path: img))
                     out.append(SourceFile(port: "masks", name: stem + ".png", path: mask))
+                    out.append(contentsOf: annotationFiles(stem))
                 } else if parts.count == 1 {
                     out.append(contentsOf: try files(forStem: parts[0], imagesDir: imagesDir, masksDir: masksDir, listLine: "\(listPath):\(n + 1)"))
+                    out.append(contentsOf: annotationFiles(parts[0]))
                 } else {
                     throw SegflowError.user("\(listPath):\(n + 1): expected 'stem' or 'image mask', found \(parts.count) fields")
                 }
@@ -74,6 +102,7 @@ public struct ImageFolderStage: SourceStage {
                         out.append(SourceFile(port: "masks", name: maskName, folder: masksFolder))
                     }
                 }
+                if !annotations.isEmpty { out.append(contentsOf: annotationFiles(FileTree.stem(of: name))) }
             }
         }
         if let limit = params["limit"]?.intValue, limit > 0 {
@@ -82,6 +111,9 @@ public struct ImageFolderStage: SourceStage {
         }
         return out
     }
+
+    /// Optional annotation folders: param and port name, and the extension of their files.
+    static let annotationPorts: [(String, String)] = [("scribbles", "png"), ("points", "json"), ("boxes", "json")]
 
     /// Whether a file name ends in .png, .jpg or .jpeg, any case (bytes: no lowercased copy per file).
     static func isImageName(_ name: String) -> Bool {
