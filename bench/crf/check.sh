@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# CI check for the dense CRF (`make test` runs it when present): the real `segflow exec crf` against
-# pydensecrf's MAP labels on 20 CamVid images; fails when the mean agreement is below 99 %.
+# CI check for the dense CRF (`make test` runs it when present): the real `segflow exec crf` and
+# `segflow exec seedCRF` against pydensecrf's MAP labels on 20 CamVid images each; fails when a mean
+# agreement is below 99 %.
 # Builds only the segflow binary, when it is missing. Skips (exit 0) when the CamVid data is absent.
 #
 # Environment: CAMVID (default ../shared/data/camvid from the repository root), CRF_CHECK_COUNT (20),
@@ -49,5 +50,8 @@ if [ ! -x "$SEGFLOW" ]; then
     "$SWIFT" build -c release --product segflow
 fi
 
-exec python3 bench/crf/compare.py --data "$DATA" --count "$COUNT" --venv "$VENV" --segflow "$SEGFLOW" \
+python3 bench/crf/compare.py --data "$DATA" --count "$COUNT" --venv "$VENV" --segflow "$SEGFLOW" \
+    --jobs 2 --min-agreement 99
+# seedCRF (scribbles + clicks from segflow's annotators) against pydensecrf's unary_from_labels path.
+python3 bench/crf/seeds.py --data "$DATA" --count "$COUNT" --venv "$VENV" --segflow "$SEGFLOW" \
     --jobs 2 --min-agreement 99
