@@ -97,13 +97,21 @@ public enum SimulatedAnnotator {
         return out
     }
 
+    /// The depth (a fraction of a region's deepest pixel's) below which pixels are not part of a
+    /// scribble's core; see `scribbles`.
+    public static let scribbleCoreDepth = 0.1
+
     /// A sparse label map (count width*height): the class id on scribbled pixels, 255
     /// elsewhere. One scribble per region of at least `minArea` pixels.
     ///
     /// Protocol: the region is eroded to a core, the pixels whose Euclidean distance to the
     /// outside (as in `points`) exceeds the stroke radius r = (scribbleWidth - 1) / 2 and is
-    /// at least half the region's maximum; a region too thin for that keeps all its pixels
-    /// as the core. The core is thinned to a skeleton (Zhang and Suen, 1984; should thinning
+    /// at least `scribbleCoreDepth` (a tenth) of the region's maximum; a region too thin for
+    /// that keeps all its pixels as the core. The erosion keeps a stroke off the region's edge
+    /// in proportion to its size, yet lets it run through most of the region's length, as a
+    /// person's scribble does: on 100 CamVid train images, seedCRF's pseudo masks scored
+    /// 51.1 % mIoU with a core of half the maximum depth, 56.5 % with a fifth, 58.6 % with a
+    /// tenth and 59.7 % with no depth floor (sxyBilateral 20, srgb 3). The core is thinned to a skeleton (Zhang and Suen, 1984; should thinning
     /// erase it, as it does a 2x2 block, the core's deepest pixel stands in). The stroke is
     /// a longest path through the largest 8-connected piece of that skeleton, found by two
     /// breadth-first searches: from a seeded random skeleton pixel to the farthest one, and
@@ -130,7 +138,8 @@ public enum SimulatedAnnotator {
             let deepest = raster.local.reduce(0) { max($0, Int(d2[$1])) }
             var core = raster.local.filter {
                 let d = Int(d2[$0])
-                return Double(d) > radius * radius && 4 * d >= deepest
+                // d2 >= (coreDepth * deepest distance)^2, in squared distances.
+                return Double(d) > radius * radius && Double(d) >= scribbleCoreDepth * scribbleCoreDepth * Double(deepest)
             }
             if core.isEmpty { core = raster.local }  // too thin to erode
             var grid = [UInt8](repeating: 0, count: raster.width * raster.height)

@@ -177,9 +177,11 @@ final class SimulatedAnnotatorTests: XCTestCase {
         for v in map { perClass[Int(v)] += 1 }
         // The band (28 pixels, distance 1 everywhere) is too thin to erode: its own
         // skeleton, thickened and cut to the band, covers all of it.
-        XCTAssertEqual(Array(perClass[0..<5]), [89, 23, 8, 28, 0])
-        XCTAssertEqual(perClass[255], 40 * 30 - 89 - 23 - 8 - 28)
-        XCTAssertEqual(Self.fnv1a(map), 0xFC01_1852_D886_1722)
+        // (Pinned again when the core's depth floor went from half to a tenth of the deepest
+        // pixel's: the big region's stroke grew from 89 to 224 pixels.)
+        XCTAssertEqual(Array(perClass[0..<5]), [224, 23, 5, 28, 0])
+        XCTAssertEqual(perClass[255], 40 * 30 - 224 - 23 - 5 - 28)
+        XCTAssertEqual(Self.fnv1a(map), 0x533A_AC22_5442_876C)
     }
 
     func testSameSeedSameBytesAndOtherSeedsMoveClicks() {
