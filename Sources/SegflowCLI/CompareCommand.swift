@@ -6,7 +6,7 @@ struct CompareCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "compare", abstract: "One row per matrix variant: metrics, differing params, time.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The pipeline YAML file.") var pipeline: String
-    @Option(help: "Metric to sort by (miou, macroF1, microF1, pixelAccuracy).") var metric: String?
+    @Option(help: "Metric to sort by (miou, macroF1, microF1, pixelAccuracy), or one column (scoreVal.miou).") var metric: String?
     @Option(help: "table, markdown, csv or json.") var format = "table"
     @Option(name: [.customShort("p"), .customLong("param")], help: "Override a pipeline param: NAME=VALUE.") var params: [String] = []
 

@@ -19,7 +19,12 @@ public struct Comparison: Sendable {
     public var sortColumn: String?
 
     /// Reads the latest run of the pipeline: metrics from each variant's evaluate/labelEval nodes.
-    public static func make(graph: PipelineGraph, index: Index, metric: String?) throws -> Comparison {
+    /// `metric` is a metric name (`miou`: every scoring stage's, sorted by the first) or one column
+    /// (`scoreVal.miou`: sorted by that stage's).
+    public static func make(graph: PipelineGraph, index: Index, metric requested: String?) throws -> Comparison {
+        // "scoreVal.miou" -> sort column "scoreVal.miou", metric "miou".
+        let column = requested?.contains(".") == true ? requested : nil
+        let metric = column.map { String($0[$0.index(after: $0.lastIndex(of: ".")!)...]) } ?? requested
         guard let run = try index.runs(pipeline: graph.name, limit: 1).first else {
             throw SegflowError.user("\(graph.name) has not run yet", hint: "segflow run \(graph.spec.file)")
         }
@@ -52,7 +57,11 @@ public struct Comparison: Sendable {
             for id in Set(ids.values) { row.seconds += try index.lastDuration(node: id) }
             rows.append(row)
         }
-        let sortColumn = columns.first { metric == nil || $0.hasSuffix("." + metric!) }
+        if let column, !columns.contains(column) {
+            throw SegflowError.user("no column '\(column)' in the comparison of \(graph.name)",
+                                    hint: columns.isEmpty ? "run the pipeline first" : "columns: \(columns.joined(separator: ", "))")
+        }
+        let sortColumn = column ?? columns.first { metric == nil || $0.hasSuffix("." + metric!) }
         if let c = sortColumn {
             rows.sort { ($0.metrics[c] ?? -1) > ($1.metrics[c] ?? -1) }
             if rows.first?.metrics[c] != nil { rows[0].best = true }

@@ -41,6 +41,13 @@ final class CompareTests: XCTestCase {
                              "\"method=m2,quality=0.5\",m2,0.5,0.5000",
                              "\"method=m1,quality=0.25\",m1,0.25,0.2500",
                              "\"method=m2,quality=0.25\",m2,0.25,0.2500"])
+        // One column by name sorts by it; an unknown column is a user error that lists the columns.
+        let byColumn = try Comparison.make(graph: graph, index: ws.index, metric: "eval.miou")
+        XCTAssertEqual(byColumn.sortColumn, "eval.miou")
+        XCTAssertEqual(byColumn.rows.map(\.variant), cmp.rows.map(\.variant))
+        XCTAssertThrowsError(try Comparison.make(graph: graph, index: ws.index, metric: "evl.miou")) { error in
+            XCTAssertTrue("\(error)".contains("columns: eval.miou"), "\(error)")
+        }
         let md = cmp.render(format: "markdown").split(separator: "\n")
         XCTAssertEqual(md[0], "| variant | method | quality | eval.miou | seconds |")
         XCTAssertTrue(md[2].hasPrefix("| method=m1,quality=0.5 * | m1 | 0.5 | 0.5000 |"), String(md[2]))
