@@ -31,7 +31,9 @@ plugins: release
 quickstart: release
 	@if [ -f plugins/torch/plugin.yaml ]; then $(SEGFLOW) plugins install; fi
 	$(SEGFLOW) run pipelines/quickstart.yaml
-	@echo; echo "metrics: cache/results/quickstart/score*/metrics/metrics.txt"; echo "pictures: cache/results/quickstart/sheets*/sheets/"; cat cache/results/quickstart/scoreVal/metrics/metrics.txt
+	@echo; echo "metrics: cache/results/quickstart/*/score*/metrics/metrics.txt"; echo "pictures: cache/results/quickstart/*/sheets*/sheets/"
+	@echo; echo "U-Net trained on each kind of label (scoreMasks: its training masks vs the truth; scoreVal: its predictions on val):"
+	@$(SEGFLOW) compare pipelines/quickstart.yaml --metric scoreVal.miou
 
 ## test: every test, Swift and Python (the plugin environment is built once per machine).
 test: release
