@@ -32,6 +32,10 @@ extension StageCall {
         guard classes.classes.count >= 2 else {
             throw SegflowError.user("\(node): \(what) needs the pipeline's classes (at least 2)", hint: "set classes: in the pipeline (or --classes for exec)")
         }
+        // Label maps hold a channel per pixel in a byte, with 255 for "unsure".
+        guard classes.classes.count < 255 else {
+            throw SegflowError.user("\(node): \(what) supports up to 254 classes, the pipeline has \(classes.classes.count)")
+        }
         return classes.classes.count
     }
 
@@ -120,6 +124,10 @@ public struct BoxMasksStage: StageImplementation {
     public func run(_ call: StageCall) async throws -> StageOutcome {
         let n = try call.requireClasses(forDensifying: "boxMasks")
         let hasCAMs = call.inputs["cams"] != nil
+        if hasCAMs && n > 64 {
+            throw SegflowError.user("boxMasks \(call.node): box-constrained CAMs support up to 64 classes, the pipeline has \(n)",
+                                    hint: "leave the cams input unconnected for box labels alone")
+        }
         let gtProb = call.double("gtProb"), inner = call.innerCRFThreads
         let background = call.classes.backgroundChannel
         let failures = NativeItems.forEach(call) { stem in
