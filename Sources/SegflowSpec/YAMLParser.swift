@@ -50,12 +50,24 @@ public enum YAMLParser {
 private struct Builder {
     let file: String
     var root: YAMLNode?
-    var anchors: [String: YAMLNode] = [:]
+    /// Anchored values with their measure: an alias adds its anchor's whole size.
+    var anchors: [String: (node: YAMLNode, measure: Measure)] = [:]
     var diagnostics = DiagnosticBag()
+    var budget = AliasBudget()
 
-    private enum Frame {
-        case sequence([YAMLNode], SourceLocation, anchor: String?)
-        case mapping([(key: YAMLNode, value: YAMLNode)], pendingKey: YAMLNode?, SourceLocation, anchor: String?)
+    /// A value's node count, counting each alias's copy in full (what every later walk visits).
+    struct Measure { var size = 1 }
+
+    private struct Frame {
+        let isMapping: Bool
+        let start: SourceLocation
+        let anchor: String?
+        var items: [YAMLNode] = []
+        var pairs: [(key: YAMLNode, value: YAMLNode)] = []
+        var pendingKey: YAMLNode?
+        /// Where each key of a mapping was first defined: a duplicate check in constant time per key.
+        var keys: [String: SourceLocation] = [:]
+        var measure = Measure()
     }
     private var stack: [Frame] = []
 
@@ -65,7 +77,7 @@ private struct Builder {
         SourceLocation(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1)
     }
 
-    /// Builds the tree; false when a syntax error stopped it.
+    /// Builds the tree; false when a syntax error or an alias bomb stopped it.
     mutating func run(_ parser: inout yaml_parser_t) -> Bool {
         var event = yaml_event_t()
         var documents = 0
@@ -84,6 +96,7 @@ private struct Builder {
                 return true
             case YAML_DOCUMENT_START_EVENT:
                 documents += 1
+                anchors = [:]; budget = AliasBudget()
                 if documents > 1 {
                     diagnostics.error("more than one YAML document in the file", at: loc,
                                       hint: "a pipeline is one document; remove the second '---'")
@@ -93,57 +106,86 @@ private struct Builder {
                 let text = String(decoding: UnsafeBufferPointer(start: s.value, count: s.length), as: UTF8.self)
                 let plain = s.style == YAML_PLAIN_SCALAR_STYLE
                 let node = YAMLNode(.scalar(text, plain: plain), at: loc)
-                if let a = s.anchor { anchors[String(cString: a)] = node }
-                add(node)
+                if let a = s.anchor { anchors[String(cString: a)] = (node, Measure()) }
+                budget.nodes += 1
+                add(node, Measure())
             case YAML_ALIAS_EVENT:
                 let name = String(cString: event.data.alias.anchor)
-                if let node = anchors[name] {
-                    var copy = node; copy.location = loc; add(copy)
-                } else {
+                guard let (node, measure) = anchors[name] else {
                     diagnostics.error("unknown alias *\(name)", at: loc, hint: "define &\(name) before using it")
-                    add(YAMLNode(.scalar("", plain: true), at: loc))
+                    add(YAMLNode(.scalar("", plain: true), at: loc), Measure())
+                    break
                 }
-            case YAML_SEQUENCE_START_EVENT:
-                let anchor = event.data.sequence_start.anchor.map { String(cString: $0) }
-                stack.append(.sequence([], loc, anchor: anchor))
-            case YAML_SEQUENCE_END_EVENT:
-                guard case .sequence(let items, let start, let anchor)? = stack.popLast() else { break }
-                let node = YAMLNode(.sequence(items), at: start)
-                if let anchor { anchors[anchor] = node }
-                add(node)
-            case YAML_MAPPING_START_EVENT:
-                let anchor = event.data.mapping_start.anchor.map { String(cString: $0) }
-                stack.append(.mapping([], pendingKey: nil, loc, anchor: anchor))
-            case YAML_MAPPING_END_EVENT:
-                guard case .mapping(let pairs, _, let start, let anchor)? = stack.popLast() else { break }
-                let node = YAMLNode(.mapping(pairs), at: start)
-                if let anchor { anchors[anchor] = node }
-                add(node)
+                budget.nodes += measure.size; budget.aliased += measure.size
+                if budget.isExcessive {
+                    let share = (Double(budget.aliased) / Double(budget.nodes) * 1000).rounded() / 10
+                    diagnostics.error("YAML aliases expand too much: *\(name) brings the document to \(budget.nodes) nodes, "
+                                      + "\(budget.aliased) (\(share) %) of them copies made by aliases", at: loc,
+                                      hint: "each alias copies its anchor's whole value; alias nested values fewer times or "
+                                      + "write them out (aliases may make at most 99 % of a document, and about 400,000 nodes)")
+                    return false
+                }
+                var copy = node; copy.location = loc; add(copy, measure)
+            case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
+                let isMapping = event.type == YAML_MAPPING_START_EVENT
+                let anchor = (isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor)
+                    .map { String(cString: $0) }
+                budget.nodes += 1
+                stack.append(Frame(isMapping: isMapping, start: loc, anchor: anchor))
+            case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+                guard let frame = stack.popLast() else { break }
+                let node = YAMLNode(frame.isMapping ? .mapping(frame.pairs) : .sequence(frame.items), at: frame.start)
+                if let anchor = frame.anchor { anchors[anchor] = (node, frame.measure) }
+                add(node, frame.measure)
             default:
                 break
             }
         }
     }
 
-    private mutating func add(_ node: YAMLNode) {
-        guard let top = stack.popLast() else { root = node; return }
-        switch top {
-        case .sequence(var items, let loc, let anchor):
-            items.append(node)
-            stack.append(.sequence(items, loc, anchor: anchor))
-        case .mapping(var pairs, let pending, let loc, let anchor):
-            if let key = pending {
-                pairs.append((key: key, value: node))
-                stack.append(.mapping(pairs, pendingKey: nil, loc, anchor: anchor))
-            } else {
-                if node.scalar == nil {
-                    diagnostics.error("a mapping key must be a plain name, not \(node.kindDescription)", at: node.location)
-                } else if let first = pairs.first(where: { $0.key.scalar == node.scalar }) {
-                    diagnostics.error("duplicate key '\(node.scalar!)' (first defined at line \(first.key.location.line))",
-                                      at: node.location, hint: "keep one of the two; names must be unique")
-                }
-                stack.append(.mapping(pairs, pendingKey: node, loc, anchor: anchor))
-            }
+    private mutating func add(_ node: YAMLNode, _ measure: Measure) {
+        guard !stack.isEmpty else { root = node; return }
+        let top = stack.count - 1
+        stack[top].measure.size += measure.size
+        guard stack[top].isMapping else { stack[top].items.append(node); return }
+        if let key = stack[top].pendingKey {
+            stack[top].pairs.append((key: key, value: node))
+            stack[top].pendingKey = nil
+            return
         }
+        if let name = node.scalar {
+            if let first = stack[top].keys[name] {
+                diagnostics.error("duplicate key '\(name)' (first defined at line \(first.line))",
+                                  at: node.location, hint: "keep one of the two; names must be unique")
+            } else {
+                stack[top].keys[name] = node.location
+            }
+        } else {
+            diagnostics.error("a mapping key must be a plain name, not \(node.kindDescription)", at: node.location)
+        }
+        stack[top].pendingKey = node
+    }
+}
+
+/// Go yaml.v3's rule against "billion laughs": once a document has over 1,000 nodes and over 100 of
+/// them come from aliases, their share may be at most 99 % up to 400,000 nodes, falling to 10 % at
+/// 4,000,000. So aliases add at most about 400,000 nodes, while a large file that aliases a little
+/// stays fine. Counting happens as the tree is built, so a bomb stops at the alias that sets it off.
+struct AliasBudget {
+    /// Nodes of the document, every alias's copy counted in full.
+    var nodes = 0
+    /// The part of `nodes` that aliases added.
+    var aliased = 0
+
+    static let low = 400_000, high = 4_000_000
+
+    var isExcessive: Bool {
+        aliased > 100 && nodes > 1000 && Double(aliased) / Double(nodes) > Self.allowedRatio(nodes)
+    }
+
+    static func allowedRatio(_ nodes: Int) -> Double {
+        if nodes <= low { return 0.99 }
+        if nodes >= high { return 0.10 }
+        return 0.99 - 0.89 * Double(nodes - low) / Double(high - low)
     }
 }
