@@ -4,6 +4,10 @@ import SegflowCore
 
 /// Parses YAML text with the system libyaml into `YAMLNode`s that keep file:line:column.
 public enum YAMLParser {
+    /// The deepest nesting of lists and mappings accepted (aliases included): every walk of the tree
+    /// recurses, and a pipeline needs a handful of levels.
+    public static let maxDepth = 512
+
     /// Parses one document; throws every problem (syntax, duplicate keys) as diagnostics.
     public static func parse(_ text: String, file: String) throws -> YAMLNode {
         let (node, diagnostics) = try parseCollecting(text, file: file)
@@ -50,13 +54,14 @@ public enum YAMLParser {
 private struct Builder {
     let file: String
     var root: YAMLNode?
-    /// Anchored values with their measure: an alias adds its anchor's whole size.
+    /// Anchored values with their measure: an alias adds its anchor's whole size and height.
     var anchors: [String: (node: YAMLNode, measure: Measure)] = [:]
     var diagnostics = DiagnosticBag()
     var budget = AliasBudget()
 
-    /// A value's node count, counting each alias's copy in full (what every later walk visits).
-    struct Measure { var size = 1 }
+    /// A value's node count, counting each alias's copy in full (what every later walk visits), and
+    /// its levels of nesting.
+    struct Measure { var size = 1, height = 1 }
 
     private struct Frame {
         let isMapping: Bool
@@ -77,7 +82,7 @@ private struct Builder {
         SourceLocation(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1)
     }
 
-    /// Builds the tree; false when a syntax error or an alias bomb stopped it.
+    /// Builds the tree; false when a syntax error, an alias bomb or too deep a nesting stopped it.
     mutating func run(_ parser: inout yaml_parser_t) -> Bool {
         var event = yaml_event_t()
         var documents = 0
@@ -116,6 +121,7 @@ private struct Builder {
                     add(YAMLNode(.scalar("", plain: true), at: loc), Measure())
                     break
                 }
+                guard checkDepth(stack.count + measure.height, at: loc, through: name) else { return false }
                 budget.nodes += measure.size; budget.aliased += measure.size
                 if budget.isExcessive {
                     let share = (Double(budget.aliased) / Double(budget.nodes) * 1000).rounded() / 10
@@ -127,6 +133,7 @@ private struct Builder {
                 }
                 var copy = node; copy.location = loc; add(copy, measure)
             case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
+                guard checkDepth(stack.count + 1, at: loc) else { return false }
                 let isMapping = event.type == YAML_MAPPING_START_EVENT
                 let anchor = (isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor)
                     .map { String(cString: $0) }
@@ -143,10 +150,20 @@ private struct Builder {
         }
     }
 
+    /// Refuses a value that would sit `depth` levels deep (the tree's walks recurse once per level).
+    private mutating func checkDepth(_ depth: Int, at loc: SourceLocation, through alias: String? = nil) -> Bool {
+        guard depth > YAMLParser.maxDepth else { return true }
+        diagnostics.error("YAML nested deeper than \(YAMLParser.maxDepth) levels"
+                          + (alias.map { " (the alias *\($0) copies a value \(depth - stack.count) levels deep here)" } ?? ""),
+                          at: loc, hint: "a pipeline needs a few levels of lists and mappings; flatten the nesting here")
+        return false
+    }
+
     private mutating func add(_ node: YAMLNode, _ measure: Measure) {
         guard !stack.isEmpty else { root = node; return }
         let top = stack.count - 1
         stack[top].measure.size += measure.size
+        stack[top].measure.height = max(stack[top].measure.height, measure.height + 1)
         guard stack[top].isMapping else { stack[top].items.append(node); return }
         if let key = stack[top].pendingKey {
             stack[top].pairs.append((key: key, value: node))

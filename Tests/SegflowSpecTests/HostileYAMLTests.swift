@@ -3,8 +3,8 @@ import XCTest
 import SegflowCore
 @testable import SegflowSpec
 
-/// Hostile YAML (issue 13): alias bombs are refused with a located error, in bounded time and memory,
-/// instead of expanding without end.
+/// Hostile YAML (issue 13): alias bombs and deep nesting are refused with a located error, in bounded
+/// time and memory, instead of expanding without end or overflowing the stack.
 final class HostileYAMLTests: XCTestCase {
     /// "Billion laughs": `levels` anchors of `fanout` aliases each to the one before (fanout^levels leaves).
     static func aliasBomb(levels: Int = 9, fanout: Int = 10) -> String {
@@ -52,5 +52,33 @@ final class HostileYAMLTests: XCTestCase {
         var many = "base: &b {lr: 0.1, epochs: 3}\n"
         for i in 0..<2000 { many += "s\(i): {x: \(i), p: *b}\n" }
         XCTAssertEqual(try YAMLParser.parse(many, file: "t")["s1999"]?["p"]?["epochs"]?.resolved, .int(3))
+    }
+
+    func testDeepNestingIsRefusedWithoutOverflowingTheStack() throws {
+        let n = 100_000, limit = YAMLParser.maxDepth
+        let closed = String(repeating: "[", count: n) + String(repeating: "]", count: n)
+        XCTAssertEqual(assertRefused(closed, file: "deep.yaml", line: 1, "YAML nested deeper than \(limit) levels")?.column,
+                       limit + 1, "the first '[' too deep")
+        assertRefused(String(repeating: "[", count: n), file: "deep.yaml", line: 1, "YAML nested deeper than \(limit) levels")
+        let mappings = String(repeating: "{a: ", count: n) + "1" + String(repeating: "}", count: n)
+        assertRefused(mappings, file: "deep.yaml", line: 1, "YAML nested deeper than \(limit) levels")
+    }
+
+    func testDepthThroughAnAliasCounts() throws {
+        // Each half is within the limit; the alias puts one inside the other.
+        let half = YAMLParser.maxDepth / 2 + 10
+        let deep = String(repeating: "[", count: half) + "x" + String(repeating: "]", count: half)
+        let text = "a: &a \(deep)\nb: " + String(repeating: "[", count: half) + "*a" + String(repeating: "]", count: half) + "\n"
+        assertRefused(text, file: "d.yaml", line: 2, "YAML nested deeper than \(YAMLParser.maxDepth) levels (the alias *a")
+    }
+
+    func testNestingUpToTheLimitParsesAndResolves() throws {
+        let n = YAMLParser.maxDepth - 1
+        let root = try YAMLParser.parse("k: " + String(repeating: "[", count: n) + "x" + String(repeating: "]", count: n), file: "t")
+        var v = root["k"]!.resolved
+        var depth = 0
+        while case .list(let items) = v { v = items[0]; depth += 1 }
+        XCTAssertEqual(depth, n)
+        XCTAssertEqual(v, .string("x"))
     }
 }
