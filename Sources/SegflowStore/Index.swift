@@ -58,16 +58,25 @@ public final class Index: @unchecked Sendable {
     public let db: DatabaseWriter
 
     /// Opens (and migrates) `path`; `nil` gives an in-memory index for tests.
+    ///
+    /// Safe when several processes open one new cache at once: the switch to WAL and the migrations run
+    /// under an exclusive lock on `path.lock`. GRDB's migrator reads which migrations are applied
+    /// before its write transaction, so two openers would otherwise both create the schema ("table
+    /// results already exists", "UNIQUE constraint failed: grdb_migrations.identifier").
     public init(path: String?) throws {
         var config = Configuration()
         config.busyMode = .timeout(10)
         do {
             if let path {
-                db = try DatabasePool(path: path, configuration: config)
+                db = try FileLock.withLock(path + ".lock") {
+                    let pool = try DatabasePool(path: path, configuration: config)
+                    try Self.migrator.migrate(pool)
+                    return pool
+                }
             } else {
                 db = try DatabaseQueue(configuration: config)
+                try Self.migrator.migrate(db)
             }
-            try Self.migrator.migrate(db)
         } catch let e as DatabaseError {
             throw SegflowError.user("cannot open the cache index \(path ?? ":memory:"): \(e.message ?? "\(e)")",
                                     hint: "another segflow may hold it, or it is damaged: move the cache folder aside and run again")
