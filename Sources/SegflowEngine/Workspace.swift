@@ -18,6 +18,7 @@ public final class Workspace: @unchecked Sendable {
             throw SegflowError.user("cannot create the cache folder \(self.root): \(error.localizedDescription)",
                                     hint: "pass --cache DIR or set SEGFLOW_CACHE to a writable folder")
         }
+        try? FileManager.default.createDirectory(atPath: self.root + "/locks", withIntermediateDirectories: true)
         objects = try ObjectStore(root: self.root)
         index = try Index(path: self.root + "/index.sqlite")
     }
@@ -29,6 +30,8 @@ public final class Workspace: @unchecked Sendable {
 
     public var resultsDirectory: String { root + "/results" }
     public var logsDirectory: String { root + "/logs" }
+    /// Lock files (flock): held by live runs, never in the way of a dead one's successor.
+    public var locksDirectory: String { root + "/locks" }
 
     /// A fresh scratch folder under the cache (same filesystem, so outputs move into objects/).
     public func scratch(_ label: String) throws -> String {
