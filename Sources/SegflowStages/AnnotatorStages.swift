@@ -64,7 +64,8 @@ public struct MaskPointsStage: StageImplementation {
 public struct MaskScribblesStage: StageImplementation {
     public init() {}
     public let descriptor = StageDescriptor(
-        name: "maskScribbles", version: 1, inputs: [PortSpec("masks", .masks)], outputs: [PortSpec("scribbles", .scribbles)],
+        // v2: the core keeps pixels at least a tenth (was half) as deep as the deepest.
+        name: "maskScribbles", version: 2, inputs: [PortSpec("masks", .masks)], outputs: [PortSpec("scribbles", .scribbles)],
         params: [minAreaParam, ParamSpec("width", .int, default: .int(3), min: 1, max: 64, doc: "scribble width in pixels"), seedParam],
         granularity: .map,
         summary: "Simulated scribbles from masks: the skeleton of each region's eroded core, width pixels wide, inside the region.")
