@@ -109,10 +109,12 @@ extension PipelineSpec {
             bag.error("missing 'version'", at: root.location, hint: "add 'version: 1' at the top")
         }
         if let n = root["name"] {
-            if let s = n.scalar, !s.isEmpty, s.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) {
+            // Not starting with '.': it names a folder under results/, where '.' and '..' would escape it
+            // and dot-names are the temporary folders of runs in progress.
+            if let s = n.scalar, !s.isEmpty, !s.hasPrefix("."), s.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) {
                 name = s
             } else {
-                bag.error("'name' must be letters, digits, '-', '_' or '.', found \(n.kindDescription)", at: n.location,
+                bag.error("'name' must be letters, digits, '-', '_' or '.', not starting with '.', found \(n.scalar.map { "'\($0)'" } ?? n.kindDescription)", at: n.location,
                           hint: "it names the results folder, e.g. 'name: camvid-wsss'")
             }
         }
