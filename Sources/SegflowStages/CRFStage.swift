@@ -23,15 +23,11 @@ public struct CRFStage: StageImplementation {
         granularity: .map, summary: "DenseCRF (permutohedral lattice, Potts, gaussian + bilateral kernels) -> label masks.")
 
     public func run(_ call: StageCall) async throws -> StageOutcome {
-        let params = DenseCRFParams(
-            sxyGaussian: Float(call.double("sxyGaussian")), compatGaussian: Float(call.double("compatGaussian")),
-            sxyBilateral: Float(call.double("sxyBilateral")), srgb: Float(call.double("srgb")),
-            compatBilateral: Float(call.double("compatBilateral")), iterations: call.int("iterations"))
+        let params = call.denseCRFParams
         let probabilities = call.string("unary") == "probabilities"
         let alpha = Float(call.double("alpha"))
         let classes = call.classes
-        // Items in parallel when there are many, threads inside the CRF when there are few.
-        let inner = max(1, call.threads / max(1, min(call.threads, call.items.count)))
+        let inner = call.innerCRFThreads
         let failures = NativeItems.forEach(call) { stem in
             let image = try ImageIO.readRGB(path: try call.requirePath("images", stem))
             let cams = try call.readCAMs("cams", stem)

@@ -22,6 +22,7 @@ private let densifyParams: [ParamSpec] = [
 ]
 
 extension StageCall {
+    /// The DenseCRF kernels from the params every CRF stage shares (`crf`, `seedCRF`, `boxMasks`).
     var denseCRFParams: DenseCRFParams {
         DenseCRFParams(sxyGaussian: Float(double("sxyGaussian")), compatGaussian: Float(double("compatGaussian")),
                        sxyBilateral: Float(double("sxyBilateral")), srgb: Float(double("srgb")),
@@ -135,7 +136,6 @@ public struct BoxMasksStage: StageImplementation {
             let reader = WeakLabelReader(classes: call.classes, width: image.width, height: image.height)
             let data = try Data(contentsOf: URL(fileURLWithPath: try call.requirePath("boxes", stem)))
             let boxes = try reader.boxes(data, file: "boxes/\(stem).json")
-                .map { ChannelBox(channel: $0.channel, x0: $0.x0, y0: $0.y0, x1: $0.x1, y1: $0.y1) }
             let unary: [Float]
             if hasCAMs {
                 let cams = try call.readCAMs("cams", stem)

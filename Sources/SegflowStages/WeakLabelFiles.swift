@@ -2,6 +2,7 @@ import Foundation
 import SegflowCore
 import SegflowImaging
 import SegflowSpec
+import SegflowVision
 
 // MARK: - Points, Boxes and Scribbles files (docs/FORMATS.md)
 
@@ -10,14 +11,6 @@ struct PointLabel: Equatable {
     var channel: Int
     var x: Int
     var y: Int
-}
-
-/// One box: a class channel over pixels x0..<x1, y0..<y1, with an optional detector score.
-struct BoxLabel: Equatable {
-    var channel: Int
-    var x0: Int, y0: Int, x1: Int, y1: Int
-    var score: Double?
-    var area: Int { (x1 - x0) * (y1 - y0) }
 }
 
 /// Reads and validates the weak-label files of an item against its image and the pipeline's classes.
@@ -42,8 +35,9 @@ struct WeakLabelReader {
         }
     }
 
-    /// `{"boxes": [{"class": "Car", "x0": 10, "y0": 20, "x1": 110, "y1": 90, "score": 0.9}, ...]}`
-    func boxes(_ data: Data, file: String) throws -> [BoxLabel] {
+    /// `{"boxes": [{"class": "Car", "x0": 10, "y0": 20, "x1": 110, "y1": 90, "score": 0.9}, ...]}`; a score is
+    /// checked but not kept (no stage weighs boxes by it yet).
+    func boxes(_ data: Data, file: String) throws -> [ChannelBox] {
         try entries(data, file: file, key: "boxes").enumerated().map { n, e in
             let what = "\(file): boxes[\(n)]"
             let channel = try channel(e, what)
@@ -56,14 +50,10 @@ struct WeakLabelReader {
             guard x0 < x1, y0 < y1 else {
                 throw ItemError("\(what) (\(x0), \(y0))-(\(x1), \(y1)) is empty; fix: x0 < x1 and y0 < y1 (x1, y1 exclusive)")
             }
-            var score: Double? = nil
-            if let s = e["score"], !(s is NSNull) {
-                guard let v = (s as? NSNumber)?.doubleValue, v.isFinite else {
-                    throw ItemError("\(what): score must be a number; fix: a confidence such as 0.9, or leave it out")
-                }
-                score = v
+            if let s = e["score"], !(s is NSNull), (s as? NSNumber)?.doubleValue.isFinite != true {
+                throw ItemError("\(what): score must be a number; fix: a confidence such as 0.9, or leave it out")
             }
-            return BoxLabel(channel: channel, x0: x0, y0: y0, x1: x1, y1: y1, score: score)
+            return ChannelBox(channel: channel, x0: x0, y0: y0, x1: x1, y1: y1)
         }
     }
 
