@@ -6,11 +6,13 @@ public enum PortType: String, Sendable, CaseIterable, Codable {
          metrics = "Metrics", transcripts = "Transcripts", visuals = "Visuals", report = "Report"
     /// Weak labels beyond image classes: clicks and boxes (`<stem>.json`), sparse label maps (`<stem>.png`).
     case points = "Points", boxes = "Boxes", scribbles = "Scribbles"
+    /// Per-class scores of a labeller (`<stem>.json`, class name -> score): labels at any threshold.
+    case scores = "Scores"
 
     /// Item sets hold one file per image stem; the others are whole artifacts.
     public var isItemSet: Bool {
         switch self {
-        case .images, .masks, .labels, .cams, .transcripts, .visuals, .points, .boxes, .scribbles: return true
+        case .images, .masks, .labels, .cams, .transcripts, .visuals, .points, .boxes, .scribbles, .scores: return true
         case .model, .metrics, .report: return false
         }
     }

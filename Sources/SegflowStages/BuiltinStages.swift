@@ -20,7 +20,7 @@ extension StageCatalog {
     /// Native stage implementations (imaging stages are added as they land).
     static var nativeStages: [any StageImplementation] {
         [MaskLabelsStage(), PseudoLabelStage(), EvaluateStage(), LabelEvalStage(), VisualizeStage(), CRFStage(), CoTLabelStage(),
-         MaskPointsStage(), MaskScribblesStage(), MaskBoxesStage(), SeedCRFStage(), BoxMasksStage()]
+         MaskPointsStage(), MaskScribblesStage(), MaskBoxesStage(), SeedCRFStage(), BoxMasksStage(), VLMGroundStage()]
     }
 
     /// Plugin roots: `plugins/` next to the pipeline (or cwd), the package's own, and SEGFLOW_PLUGIN_PATH.

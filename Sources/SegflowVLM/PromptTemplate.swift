@@ -111,6 +111,14 @@ extension CoTConfig {
                           hint: "put {{description}} where the describe call's answer belongs")
             }
         }
+        checkConnection(&bag)
+        try bag.throwIfErrors()
+        return t
+    }
+
+    /// Every check of the server, model, vocabulary and sampling settings (what `cotLabel` and
+    /// `vlmGround` share), added to `bag`.
+    func checkConnection(_ bag: inout DiagnosticBag) {
         if model.trimmingCharacters(in: .whitespaces).isEmpty { bag.error("'model' is empty", at: nil, hint: "e.g. model: llava:13b") }
         if let pickModel, pickModel.trimmingCharacters(in: .whitespaces).isEmpty {
             bag.error("'pickModel' is empty", at: nil, hint: "leave it out to pick with 'model'")
@@ -136,7 +144,5 @@ extension CoTConfig {
             bag.error("'url' must be an http:// or https:// address, found \(redact(baseURL))", at: nil,
                       hint: backend == .ollama ? "e.g. http://127.0.0.1:11434" : "e.g. http://127.0.0.1:8000/v1")
         }
-        try bag.throwIfErrors()
-        return t
     }
 }

@@ -11,6 +11,15 @@ struct ChatCall: Sendable {
     /// The step answers with JSON (Ollama `format: json` when `jsonMode` allows).
     var wantsJSON: Bool
     var seed: Int?
+    /// Qwen's `min_pixels`/`max_pixels`, sent beside the image (OpenAI content part) when the image
+    /// was smart-resized, so a Qwen server's own resize keeps the size it was given.
+    var pixelBounds: PixelBounds? = nil
+}
+
+/// The pixel budget of a Qwen2.5-VL image.
+struct PixelBounds: Sendable, Equatable {
+    var min: Int
+    var max: Int
 }
 
 /// The two wire formats: request bodies and where the answer is in the reply.
@@ -49,8 +58,9 @@ enum WireFormat {
         let content: Any
         if let image = call.image {
             let dataURL = "data:\(image.mimeType);base64,\(image.imageData.base64EncodedString())"
-            content = [["type": "text", "text": call.prompt],
-                       ["type": "image_url", "image_url": ["url": dataURL]]]
+            var part: [String: Any] = ["type": "image_url", "image_url": ["url": dataURL]]
+            if let b = call.pixelBounds { part["min_pixels"] = b.min; part["max_pixels"] = b.max }
+            content = [["type": "text", "text": call.prompt], part]
         } else {
             content = call.prompt
         }
