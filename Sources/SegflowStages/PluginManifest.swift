@@ -118,7 +118,8 @@ public struct Plugin: Sendable {
             case "float": type = .float
             case "bool": type = .bool
             case "file": type = .file
-            default: bag.error("unknown param type '\(tname)'", at: v["type"]?.location ?? v.location, hint: "use string, int, float, bool or file"); continue
+            case "stringList": type = .stringList
+            default: bag.error("unknown param type '\(tname)'", at: v["type"]?.location ?? v.location, hint: "use string, int, float, bool, file or stringList"); continue
             }
             var def = v["default"]?.resolved
             if type == .float, let d = def?.doubleValue { def = .double(d) }

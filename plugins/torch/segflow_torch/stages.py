@@ -25,9 +25,11 @@ FUNCTIONS = {
     "unetTrain": "segmentation:train",
     "deeplabTrain": "segmentation:train",
     "predict": "segmentation:predict",
+    "clipLabel": "clip:run",
 }
 
-_TYPES = {"string": str, "int": int, "float": (int, float), "bool": bool}
+# `file` params arrive as absolute paths ("" when unset); `stringList` as JSON lists of strings.
+_TYPES = {"string": str, "int": int, "float": (int, float), "bool": bool, "file": str, "stringList": list}
 
 
 def load_manifest(path=MANIFEST):
@@ -75,6 +77,8 @@ def resolve_params(stage, given):
         expected = _TYPES[rule["type"]]
         if isinstance(value, bool) and rule["type"] != "bool" or not isinstance(value, expected):
             raise StageError(f"param '{name}' of '{stage}' must be a {rule['type']}, got {value!r}")
+        if rule["type"] == "stringList" and not all(isinstance(v, str) for v in value):
+            raise StageError(f"param '{name}' of '{stage}' must be a list of strings, got {value!r}")
         if "choices" in rule and value not in rule["choices"]:
             raise StageError(f"param '{name}' of '{stage}' must be one of {', '.join(map(str, rule['choices']))}, got {value!r}")
         if "min" in rule and value < rule["min"] or "max" in rule and value > rule["max"]:

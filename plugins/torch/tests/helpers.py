@@ -117,11 +117,11 @@ class Run:
         return self.events[-1] if self.events and self.events[-1]["event"] == "result" else None
 
 
-def run_worker(request, timeout=900):
-    """Run worker.py with `request` on stdin; every stdout line must be a JSON event."""
+def run_worker(request, timeout=900, env=None):
+    """Run worker.py with `request` on stdin (in `env`, default ours); every stdout line must be a JSON event."""
     line = request if isinstance(request, str) else json.dumps(request)
     proc = subprocess.run([sys.executable, WORKER], input=line + "\n", capture_output=True,
-                          text=True, cwd=PLUGIN, timeout=timeout)
+                          text=True, cwd=PLUGIN, timeout=timeout, env=env)
     events = []
     for raw in proc.stdout.splitlines():
         event = json.loads(raw)  # anything but JSON on stdout is a protocol violation

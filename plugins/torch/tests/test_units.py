@@ -88,7 +88,7 @@ class ManifestTest(unittest.TestCase):
             params = stages.resolve_params(name, {})
             self.assertEqual(set(params), set(stage["params"]), name)
             for pname, rule in stage["params"].items():
-                self.assertIn(rule["type"], ("string", "int", "float", "bool"), f"{name}.{pname}")
+                self.assertIn(rule["type"], ("string", "int", "float", "bool", "file", "stringList"), f"{name}.{pname}")
                 for bound in ("min", "max"):
                     if bound in rule:
                         self.assertIsInstance(rule[bound], (int, float), f"{name}.{pname}.{bound}")
