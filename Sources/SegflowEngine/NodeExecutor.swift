@@ -63,6 +63,9 @@ final class NodeExecutor: @unchecked Sendable {
     // MARK: - Sources
 
     func importSource(_ plan: NodePlan) throws -> NodeSummary {
+        if let expanding = catalog.sources[plan.node.descriptor.name] as? any ExpandingSource {
+            return try expandSource(plan, expanding)
+        }
         var records: [ResultRecord] = []
         var executions: [ExecutionRecord] = []
         // A source's plan knows every file's digest already (cached items carry no per-item trees).

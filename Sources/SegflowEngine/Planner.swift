@@ -68,6 +68,7 @@ final class Planner {
         guard let source = catalog.sources[node.descriptor.name] else {
             throw SegflowError.internal("no source implementation for \(node.descriptor.name)")
         }
+        if let expanding = source as? any ExpandingSource { return try planExpanding(node, expanding) }
         let files = try source.enumerate(params: node.params)
         var position: [String: Int] = [:]
         position.reserveCapacity(files.count)

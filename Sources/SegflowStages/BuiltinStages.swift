@@ -9,6 +9,7 @@ extension StageCatalog {
         var c = StageCatalog()
         c.add(source: ImageFolderStage())
         c.add(source: LabelFileStage())
+        c.add(source: VideoFramesStage())
         for s in nativeStages { c.add(s) }
         for dir in Plugin.discover(roots: pluginRoots) {
             let plugin = try Plugin.load(directory: dir, digest: digest)

@@ -37,10 +37,16 @@ public struct LabelMetrics: Sendable {
         }
     }
 
-    /// Mean over classes that appear in truth or predictions.
-    public var macroF1: Double { mean(perClass.compactMap(\.f1)) }
-    public var macroPrecision: Double { mean(perClass.compactMap(\.precision)) }
-    public var macroRecall: Double { mean(perClass.compactMap(\.recall)) }
+    /// Means over the classes that appear in truth or predictions, as scikit-learn's
+    /// `precision_recall_fscore_support(labels=those classes, zero_division=0)`: a class in the truth
+    /// that is never predicted counts with precision 0 (skipping it would flatter exactly the labellers
+    /// that miss classes), a class predicted but never true with recall 0. Classes in neither are left out.
+    public var macroF1: Double { mean(present.map { $0.f1 ?? 0 }) }
+    public var macroPrecision: Double { mean(present.map { $0.precision ?? 0 }) }
+    public var macroRecall: Double { mean(present.map { $0.recall ?? 0 }) }
+
+    /// The classes that appear in the truth or the predictions of some item.
+    var present: [PerClass] { perClass.filter { $0.truePositives + $0.falsePositives + $0.falseNegatives > 0 } }
 
     var totals: PerClass {
         perClass.reduce(into: PerClass()) {
@@ -52,4 +58,34 @@ public struct LabelMetrics: Sendable {
     public var microF1: Double { totals.f1 ?? 0 }
 
     private func mean(_ v: [Double]) -> Double { v.isEmpty ? 0 : v.reduce(0, +) / Double(v.count) }
+}
+
+// MARK: - Labellers with scores
+
+extension LabelMetrics {
+    /// One threshold of a sweep: the label sets `{class: score >= threshold}` scored against the truth.
+    public struct ThresholdPoint: Sendable {
+        public var threshold: Double
+        public var metrics: LabelMetrics
+    }
+
+    /// Precision and recall of a labeller with per-class scores at each threshold: a class is predicted
+    /// when its score is at least the threshold (docs/FORMATS.md, `Scores`). Scores of names that are not
+    /// classes are ignored; a class without a score scores 0.
+    public static func sweep(classes: [String], items: [(scores: [String: Double], truth: [String])],
+                             thresholds: [Double]) -> [ThresholdPoint] {
+        let lower = classes.map { $0.lowercased() }
+        let byClass: [[Double]] = items.map { item in
+            var s = [Double](repeating: 0, count: classes.count)
+            for (name, v) in item.scores { if let i = lower.firstIndex(of: name.lowercased()) { s[i] = v } }
+            return s
+        }
+        return thresholds.map { t in
+            var m = LabelMetrics(classes: classes)
+            for (k, item) in items.enumerated() {
+                m.add(predicted: classes.indices.filter { byClass[k][$0] >= t }.map { classes[$0] }, truth: item.truth)
+            }
+            return ThresholdPoint(threshold: t, metrics: m)
+        }
+    }
 }
