@@ -36,13 +36,17 @@ public enum GroundingParser {
         let bytes = Array(text.utf8)
         var answer = GroundingAnswer(entries: [], malformed: 0, truncated: false)
         var sawJSON = false
+        // Each brace that does not close or parse costs a scan to its end; a real answer has a few,
+        // a hostile one thousands: past this many the rest is left unread (linear time, not quadratic).
+        var misses = 0
         var i = 0
-        while i < bytes.count {
+        while i < bytes.count && misses < maxMisses {
             guard bytes[i] == UInt8(ascii: "{") else { i += 1; continue }
             guard let end = AnswerParser.balancedEnd(bytes, from: i) else {
                 // An object that never closes: the answer was cut off here (or is not JSON at all).
                 // Scanning on finds the complete entries inside a cut-off wrapper object.
                 if looksLikeEntryStart(bytes, from: i) { answer.truncated = true }
+                misses += 1
                 i += 1
                 continue
             }
@@ -51,6 +55,7 @@ public enum GroundingParser {
                 collect(object, into: &answer, depth: 0)
                 i = end + 1
             } else {
+                misses += 1
                 i += 1
             }
         }
@@ -58,6 +63,7 @@ public enum GroundingParser {
         return sawJSON || answer.truncated ? answer : nil
     }
 
+    static let maxMisses = 32
     static let boxKeys = ["bbox_2d", "bbox", "box", "box_2d"]
     static let pointKeys = ["point_2d", "point", "points_2d"]
     static let labelKeys = ["label", "name", "class", "category"]

@@ -42,6 +42,19 @@ final class GroundingParserTests: XCTestCase {
         XCTAssertEqual(both.entries.count, 2, "an object with a box and a point gives both")
     }
 
+    func testHostileAnswersStayLinear() throws {
+        // 200k unclosed braces before a real list: a scan per brace would take minutes.
+        let text = String(repeating: "{", count: 200_000) + #"[{"bbox_2d": [1, 2, 3, 4], "label": "a"}]"#
+        let started = Date()
+        _ = GroundingParser.parse(text)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10)
+        // Balanced but not JSON, nested deep: each level fails to parse; past the budget the rest is left.
+        let nested = String(repeating: "{", count: 50_000) + String(repeating: "}", count: 50_000)
+        let again = Date()
+        _ = GroundingParser.parse(nested + #" [{"point_2d": [1, 2], "label": "a"}]"#)
+        XCTAssertLessThan(Date().timeIntervalSince(again), 10)
+    }
+
     func testNoJSONIsNilAndAnEmptyListIsAnAnswer() {
         XCTAssertNil(GroundingParser.parse("I cannot see any of those classes."))
         XCTAssertEqual(GroundingParser.parse("Nothing there: []")?.entries, [])
