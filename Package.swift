@@ -3,6 +3,7 @@ import PackageDescription
 
 // Layers, arrows pointing down only:
 // segflow -> SegflowCLI -> SegflowEngine -> SegflowStages -> SegflowStore -> SegflowGraph -> SegflowSpec -> SegflowCore
+// SegflowEngine also uses SegflowRemote (remote caches beside SegflowStore).
 // SegflowStages also uses SegflowImaging (libpng/libjpeg), SegflowVision (CRF, metrics) and SegflowVLM (cotLabel HTTP).
 let package = Package(
     name: "segflow",
@@ -42,12 +43,17 @@ let package = Package(
         .target(name: "CDenseCRF"),
         .target(name: "SegflowVision", dependencies: ["SegflowImaging", "CDenseCRF"]),
         .target(name: "SegflowVLM", dependencies: ["SegflowCore"]),
+        // Remote caches (S3-compatible buckets, shared folders) beside the local store; SigV4 on swift-crypto.
+        .target(name: "SegflowRemote", dependencies: [
+            "SegflowCore", "SegflowGraph", "SegflowStore",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "SegflowStages", dependencies: [
             "SegflowCore", "SegflowSpec", "SegflowGraph", "SegflowStore",
             "SegflowImaging", "SegflowVision", "SegflowVLM",
         ]),
         .target(name: "SegflowEngine", dependencies: [
-            "SegflowCore", "SegflowSpec", "SegflowGraph", "SegflowStore", "SegflowStages",
+            "SegflowCore", "SegflowSpec", "SegflowGraph", "SegflowStore", "SegflowStages", "SegflowRemote",
         ]),
         .target(name: "SegflowCLI", dependencies: [
             "SegflowEngine",
@@ -63,6 +69,7 @@ let package = Package(
         .testTarget(name: "SegflowImagingTests", dependencies: ["SegflowImaging"]),
         .testTarget(name: "SegflowVisionTests", dependencies: ["SegflowVision", "SegflowImaging"]),
         .testTarget(name: "SegflowVLMTests", dependencies: ["SegflowVLM"]),
+        .testTarget(name: "SegflowRemoteTests", dependencies: ["SegflowRemote", "SegflowEngine", "SegflowStages"]),
         .testTarget(name: "SegflowEngineTests", dependencies: [
             "SegflowEngine", "SegflowStages", "SegflowImaging", "SegflowVLM", .product(name: "GRDB", package: "GRDB.swift"),
         ]),

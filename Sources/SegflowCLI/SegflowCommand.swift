@@ -7,6 +7,7 @@ public struct SegflowCommand: AsyncParsableCommand {
         commandName: "segflow",
         abstract: "Weakly-supervised segmentation experiments as cached, incremental pipelines.",
         subcommands: [RunCommand.self, PlanCommand.self, CompareCommand.self, DiffCommand.self, ReportCommand.self, WhyCommand.self, LogCommand.self, LineageCommand.self,
-                      ExecCommand.self, StagesCommand.self, PluginsCommand.self, GCCommand.self, VerifyCommand.self])
+                      ExecCommand.self, StagesCommand.self, PluginsCommand.self, GCCommand.self, VerifyCommand.self,
+                      PushCommand.self, PullCommand.self])
     public init() {}
 }

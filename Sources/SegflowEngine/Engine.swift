@@ -17,6 +17,8 @@ public struct RunOptions: Sendable {
     public var cancellation: Cancellation
     /// The graph is part of its pipeline (run targets): the results links of the other nodes stay.
     public var partial = false
+    /// A remote cache read through before computing (`--remote`); never part of a key.
+    public var remote: RemoteCache?
     public init(jobs: Int = 1, force: Set<String> = [], command: String = "run",
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount, cancellation: Cancellation = Cancellation()) {
         self.jobs = max(1, jobs); self.force = force; self.command = command; self.threads = max(1, threads)
@@ -135,7 +137,11 @@ public final class Engine: @unchecked Sendable {
                         reporter.note("\(node.id): skipped (input \(bad.node) failed)")
                         continue
                     }
-                    let plan = try planner.plan(node, upstream: state.values)
+                    var plan = try planner.plan(node, upstream: state.values)
+                    if let remote = options.remote,
+                       try await remote.fill(plan, workspace: workspace, runID: runID, force: options.force, reporter: reporter) > 0 {
+                        plan = try planner.plan(node, upstream: state.values)
+                    }
                     try planner.fingerprints.save()
                     group.addTask { try await executor.execute(plan) }
                     inFlight += 1

@@ -1,0 +1,146 @@
+import Foundation
+import XCTest
+import SegflowCore
+@testable import SegflowRemote
+@testable import SegflowEngine
+
+/// `segflow push` as a user runs it: killed mid-way it resumes without re-sending; bad credentials
+/// give one clear line naming the remote.
+final class RemoteCommandTests: XCTestCase {
+    func segflow(_ args: [String], env: [String: String]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try segflowExecutable())
+        p.arguments = args
+        var e = ProcessInfo.processInfo.environment
+        for (k, v) in env { e[k] = v }
+        e.removeValue(forKey: "SEGFLOW_REMOTE")
+        p.environment = e
+        return p
+    }
+
+    func runToEnd(_ args: [String], env: [String: String]) throws -> (status: Int32, out: String, err: String) {
+        let p = try segflow(args, env: env)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    /// "N objects sent (...), M skipped" from the summary line.
+    func counts(_ out: String) -> (sent: Int, skipped: Int, rows: Int, rowsSkipped: Int)? {
+        let n = out.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        guard out.contains("objects sent"), n.count >= 5 else { return nil }
+        // push to s3://lab/kill: S objects sent (B), K skipped (already there), F failed; R results sent, RS skipped
+        let words = out.components(separatedBy: " ")
+        func before(_ w: String) -> Int? { words.firstIndex(of: w).flatMap { Int(words[$0 - 1]) } }
+        guard let s = before("objects"), let k = words.firstIndex(of: "skipped").flatMap({ Int(words[$0 - 1]) }) else { return nil }
+        let r = before("results") ?? 0
+        let rs = words.lastIndex(of: "skipped").flatMap { Int(words[$0 - 1]) } ?? 0
+        return (s, k, r, rs)
+    }
+
+    func testKilledPushResumesWithoutResending() async throws {
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        try await moto.createBucket("lab")
+        let f = try RemoteFixture(items: 400)
+        _ = try await f.run(cache: "cache")
+        let env = moto.environment()
+        let args = ["push", "--cache", f.dir + "/cache", "--remote", "s3://lab/kill", "--transfers", "4"]
+        // Kill it once a fifth of the objects are reported sent (progress lines go to stderr).
+        let p = try segflow(args, env: env)
+        let err = Pipe()
+        p.standardError = err; p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        var seen = ""
+        while p.isRunning {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+            if seen.contains("push: 81/401 objects") || seen.contains("push: 121/401 objects") { kill(p.processIdentifier, SIGKILL); break }
+        }
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal, "the push was killed mid-way: \(seen)")
+        let remote = try RemoteURL.open("s3://lab/kill", environment: env)
+        let arrived = try await remote.list("objects/").count
+        XCTAssertGreaterThan(arrived, 0); XCTAssertLessThan(arrived, 401)
+
+        let second = try runToEnd(args, env: env)
+        XCTAssertEqual(second.status, 0, second.err)
+        let c = try XCTUnwrap(counts(second.out), second.out)
+        XCTAssertEqual(c.skipped, arrived, "what arrived is not sent again")
+        XCTAssertEqual(c.sent, 401 - arrived)
+        XCTAssertEqual(c.rows, 401, "rows go up only after every object: none arrived before the kill")
+        let after = try await remote.list("objects/")
+        XCTAssertEqual(after.count, 401)
+    }
+
+    func testWrongCredentialsGiveAClearErrorNamingTheRemote() async throws {
+        // With authentication on (after the one request that creates the bucket), moto checks every key and signature.
+        let moto = try MotoServer(environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "1"])
+        defer { moto.stop() }
+        try await moto.createBucket("lab")
+        let f = try RemoteFixture(items: 2)
+        _ = try await f.run(cache: "cache")
+        let secret = "not-the-secret-1234"
+        let r = try runToEnd(["push", "--cache", f.dir + "/cache", "--remote", "s3://lab/x"],
+                             env: moto.environment(key: "AKIAWRONGKEY", secret: secret))
+        XCTAssertEqual(r.status, 2, r.err)
+        XCTAssertTrue(r.err.contains("remote s3://lab/x refused"), r.err)
+        XCTAssertTrue(r.err.contains("InvalidAccessKeyId"), r.err)
+        XCTAssertTrue(r.err.contains("fix: check the credentials"), r.err)
+        XCTAssertFalse(r.err.contains("<?xml") || r.err.contains("<Error>"), r.err)
+        XCTAssertFalse((r.err + r.out).contains(secret))
+        XCTAssertLessThan(r.err.split(separator: "\n").count, 6, r.err)
+    }
+
+    func testNoRemoteGivenIsAUserError() throws {
+        let f = try RemoteFixture(items: 1)
+        let r = try runToEnd(["push", "--cache", f.dir + "/cache"], env: [:])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.err.contains("no finished run") || r.err.contains("no remote given"), r.err)
+    }
+}
+
+/// Credentials and region from the standard places.
+final class AWSConfigTests: XCTestCase {
+    func testEnvironmentFirstThenProfileFile() throws {
+        let dir = NSTemporaryDirectory() + "segflow-aws-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir + "/.aws", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "[default]\naws_access_key_id = DEFKEY\naws_secret_access_key = defsecret\n\n[lab]\naws_access_key_id=LABKEY\naws_secret_access_key=labsecret\naws_session_token = tok\n"
+            .write(toFile: dir + "/.aws/credentials", atomically: true, encoding: .utf8)
+        try "[profile lab]\nregion = eu-west-3\n".write(toFile: dir + "/.aws/config", atomically: true, encoding: .utf8)
+        let lab = try AWSConfig.resolve(remote: "s3://b", environment: ["HOME": dir, "AWS_PROFILE": "lab"])
+        XCTAssertEqual(lab.credentials.accessKeyID, "LABKEY"); XCTAssertEqual(lab.credentials.sessionToken, "tok")
+        XCTAssertEqual(lab.region, "eu-west-3"); XCTAssertNil(lab.endpoint)
+        let def = try AWSConfig.resolve(remote: "s3://b", environment: ["HOME": dir, "AWS_DEFAULT_REGION": "us-west-2"])
+        XCTAssertEqual(def.credentials.accessKeyID, "DEFKEY"); XCTAssertEqual(def.region, "us-west-2")
+        let env = try AWSConfig.resolve(remote: "s3://b", endpoint: "http://127.0.0.1:9000",
+                                        environment: ["HOME": dir, "AWS_ACCESS_KEY_ID": "ENVKEY", "AWS_SECRET_ACCESS_KEY": "s",
+                                                      "AWS_REGION": "ap-south-1", "AWS_DEFAULT_REGION": "x", "AWS_ENDPOINT_URL": "http://other:1"])
+        XCTAssertEqual(env.credentials.accessKeyID, "ENVKEY"); XCTAssertEqual(env.region, "ap-south-1")
+        XCTAssertEqual(env.endpoint?.absoluteString, "http://127.0.0.1:9000", "--endpoint wins over AWS_ENDPOINT_URL")
+        XCTAssertThrowsError(try AWSConfig.resolve(remote: "s3://b/p", environment: ["HOME": dir + "/none"])) { e in
+            XCTAssertTrue("\(e)".contains("no AWS credentials for the remote s3://b/p"), "\(e)")
+        }
+    }
+
+    func testRemoteURLs() throws {
+        XCTAssertThrowsError(try RemoteURL.open("ftp://x", environment: [:])) { XCTAssertTrue("\($0)".contains("not a remote URL")) }
+        XCTAssertThrowsError(try RemoteURL.open("file://relative/path", environment: [:])) { XCTAssertTrue("\($0)".contains("absolute path")) }
+        XCTAssertThrowsError(try RemoteURL.open("s3://Bad_Bucket/p", environment: ["AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"])) {
+            XCTAssertTrue("\($0)".contains("not an S3 bucket name"))
+        }
+        let s3 = try XCTUnwrap(try RemoteURL.open("s3://lab-cache/a/b/", environment: ["AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
+                                                                                      "AWS_ENDPOINT_URL": "http://127.0.0.1:9000"]) as? S3Remote)
+        XCTAssertEqual(s3.prefix, "a/b")
+        let loc = s3.client.location("a/b/objects/ab/cd")
+        XCTAssertEqual(loc.base + loc.path, "http://127.0.0.1:9000/lab-cache/a/b/objects/ab/cd", "path-style for a custom endpoint")
+        let aws = try XCTUnwrap(try RemoteURL.open("s3://lab-cache", environment: ["AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
+                                                                                 "AWS_REGION": "eu-central-1", "HOME": "/nonexistent"]) as? S3Remote)
+        XCTAssertEqual(aws.client.location("k").base, "https://lab-cache.s3.eu-central-1.amazonaws.com")
+    }
+}
