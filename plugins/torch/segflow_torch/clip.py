@@ -52,10 +52,12 @@ def run(request, params):
             logits = scale * features @ text.T
             scores = logits.softmax(dim=-1) if bias is None else torch.sigmoid(logits + bias)
             for stem, row in zip(chunk, scores.cpu().tolist()):
-                chosen = [n for n, s in zip(names, row) if s >= params["threshold"]]
+                # Labels from the scores as written, so labelEval's sweep at `threshold` sees these labels.
+                written = {n: round(float(s), 6) for n, s in zip(names, row)}
+                chosen = [n for n in names if written[n] >= params["threshold"]]
                 labelled += len(chosen)
                 write_json(os.path.join(labels_dir, f"{stem}.json"), chosen, newline=False)
-                write_json(os.path.join(scores_dir, f"{stem}.json"), {n: round(float(s), 6) for n, s in zip(names, row)})
+                write_json(os.path.join(scores_dir, f"{stem}.json"), written)
             done += len(chunk)
             progress(done, len(stems), chunk[-1])
     return {"items": len(stems), "labelsPerItem": labelled / max(1, len(stems))}
