@@ -37,6 +37,7 @@ public struct GroundConfig: Sendable {
     public static let placeholders = ["classes", "definitions", "width", "height"]
 
     /// The prompt used when none is given: Qwen2.5-VL's grounding phrasing, which its model card uses.
+    /// It is not a param, so it is not in the keys: changing its text needs a vlmGround version bump.
     public static func defaultPrompt(ask: Ask, coordinates: Coordinates) -> String {
         let space = coordinates == .pixels
             ? "in pixel coordinates of this {{width}}x{{height}} image"
