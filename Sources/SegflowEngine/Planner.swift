@@ -11,6 +11,7 @@ final class Planner {
     let catalog: StageCatalog
     let fingerprints: Fingerprinter
     let classes: CanonicalValue
+    let classList: ClassList
     let force: Set<String>
     /// Whether to ask the index why each item to run misses (costs a query per item).
     let explain: Bool
@@ -48,7 +49,7 @@ final class Planner {
     init(workspace: Workspace, catalog: StageCatalog, classes: ClassList, force: Set<String>, explain: Bool) {
         self.workspace = workspace; self.catalog = catalog
         self.fingerprints = Fingerprinter(index: workspace.index)
-        self.classes = classes.canonical; self.force = force; self.explain = explain
+        self.classes = classes.canonical; self.classList = classes; self.force = force; self.explain = explain
     }
 
     /// Plans one node given the values of all earlier nodes' outputs.
@@ -69,7 +70,7 @@ final class Planner {
             throw SegflowError.internal("no source implementation for \(node.descriptor.name)")
         }
         if let expanding = source as? any ExpandingSource { return try planExpanding(node, expanding) }
-        let files = try source.enumerate(params: node.params)
+        let files = try source.enumerate(params: node.params, classes: classList)
         var position: [String: Int] = [:]
         position.reserveCapacity(files.count)
         var items: [ItemPlan] = []

@@ -10,6 +10,9 @@ extension StageCatalog {
         c.add(source: ImageFolderStage())
         c.add(source: LabelFileStage())
         c.add(source: VideoFramesStage())
+        c.add(source: COCOAnnotationsStage())
+        c.add(source: YOLOLabelsStage())
+        c.add(source: LabelStudioBrushStage())
         for s in nativeStages { c.add(s) }
         for dir in Plugin.discover(roots: pluginRoots) {
             let plugin = try Plugin.load(directory: dir, digest: digest)

@@ -119,6 +119,15 @@ public protocol SourceStage: Sendable {
     var descriptor: StageDescriptor { get }
     /// Lists the files to import, cheaply (no reading of contents).
     func enumerate(params: [String: CanonicalValue]) throws -> [SourceFile]
+    /// As `enumerate(params:)`, for sources whose items depend on the pipeline's classes (annotation
+    /// imports map class names to ids); the engine calls this one.
+    func enumerate(params: [String: CanonicalValue], classes: ClassList) throws -> [SourceFile]
+}
+
+extension SourceStage {
+    public func enumerate(params: [String: CanonicalValue], classes: ClassList) throws -> [SourceFile] {
+        try enumerate(params: params)
+    }
 }
 
 /// Built-in and plugin stages by type name.
