@@ -14,6 +14,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: [.customShort("p"), .customLong("param")], help: "Override a pipeline param: NAME=VALUE.") var params: [String] = []
     @OptionGroup var remote: RemoteOptions
     @Flag(name: .long, help: "Upload what this run computed to the remote.") var push = false
+    @Option(name: .long, help: "Where every stage runs: local or slurm (default: $SEGFLOW_EXECUTOR, else each stage's executor:, else local).")
+    var executor: String?
 
     func run() async throws {
         try await guarded {
@@ -24,6 +26,7 @@ struct RunCommand: AsyncParsableCommand {
                                      cancellation: cancellation)
             options.partial = graph.nodes.count < full.nodes.count
             if remote.url != nil || push { options.remote = try remote.open(session.workspace, label: "remote") }
+            options.executor = executor ?? ProcessInfo.processInfo.environment["SEGFLOW_EXECUTOR"].flatMap { $0.isEmpty ? nil : $0 }
             let t0 = Date()
             let summary = try await session.engine.run(graph, options: options, reporter: ConsoleReporter())
             let secs = Date().timeIntervalSince(t0)

@@ -8,6 +8,6 @@ public struct SegflowCommand: AsyncParsableCommand {
         abstract: "Weakly-supervised segmentation experiments as cached, incremental pipelines.",
         subcommands: [RunCommand.self, PlanCommand.self, CompareCommand.self, DiffCommand.self, ReportCommand.self, WhyCommand.self, LogCommand.self, LineageCommand.self,
                       ExecCommand.self, StagesCommand.self, PluginsCommand.self, GCCommand.self, VerifyCommand.self,
-                      PushCommand.self, PullCommand.self])
+                      PushCommand.self, PullCommand.self, WorkerCommand.self])
     public init() {}
 }

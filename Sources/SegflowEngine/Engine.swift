@@ -19,6 +19,9 @@ public struct RunOptions: Sendable {
     public var partial = false
     /// A remote cache read through before computing (`--remote`); never part of a key.
     public var remote: RemoteCache?
+    /// `--executor local|slurm` (or $SEGFLOW_EXECUTOR): every stage's executor, over what the pipeline says.
+    public var executor: String?
+    public var slurm = SlurmOptions()
     public init(jobs: Int = 1, force: Set<String> = [], command: String = "run",
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount, cancellation: Cancellation = Cancellation()) {
         self.jobs = max(1, jobs); self.force = force; self.command = command; self.threads = max(1, threads)
@@ -122,8 +125,9 @@ public final class Engine: @unchecked Sendable {
                          reporter: RunReporter) async throws -> RunSummary {
         let planner = Planner(workspace: workspace, catalog: catalog, classes: graph.classes, force: options.force, explain: true)
         planner.importsWhileHashing = true
-        let executor = NodeExecutor(workspace: workspace, catalog: catalog, classes: graph.classes, runID: runID,
-                                    threads: options.threads, cancellation: options.cancellation, reporter: reporter)
+        let local = LocalExecutor(workspace: workspace, catalog: catalog, classes: graph.classes, runID: runID,
+                                  threads: options.threads, cancellation: options.cancellation, reporter: reporter)
+        let executor = NodeExecutor(local: local, remote: try remoteExecutor(graph, options: options, reporter: reporter))
         let state = SchedulerState(nodes: graph.nodes)
         try await withThrowingTaskGroup(of: NodeSummary.self) { group in
             var inFlight = 0
@@ -158,6 +162,24 @@ public final class Engine: @unchecked Sendable {
             throw SegflowError.cancelled
         }
         return RunSummary(runID: runID, nodes: graph.nodes.compactMap { state.summaries[$0.id] })
+    }
+}
+
+extension Engine {
+    /// The executor of each node; Slurm is checked (commands, partitions, a shared cache) before anything runs.
+    func remoteExecutor(_ graph: PipelineGraph, options: RunOptions, reporter: RunReporter) throws -> @Sendable (GraphNode) -> (any CallExecutor)? {
+        if let o = options.executor, !ExecutorSettings.kinds.contains(o) {
+            throw SegflowError.user("unknown executor '\(o)'", hint: "executors: \(ExecutorSettings.kinds.joined(separator: ", "))")
+        }
+        let choice = ExecutorChoice(override: options.executor)
+        let onSlurm = graph.nodes.filter { choice.kind(of: $0) == "slurm" }
+        guard !onSlurm.isEmpty else { return { _ in nil } }
+        let client = try SlurmClient()
+        try SlurmPreflight.check(nodes: onSlurm, workspace: workspace, client: client, options: options.slurm,
+                                 reporter: reporter, cancellation: options.cancellation)
+        let slurm = SlurmExecutor(workspace: workspace, catalog: catalog, classes: graph.classes, cancellation: options.cancellation,
+                                  reporter: reporter, options: options.slurm, client: client)
+        return { node in choice.kind(of: node) == "slurm" ? slurm : nil }
     }
 }
 

@@ -7,22 +7,23 @@ import SegflowStore
 
 /// Runs one planned node: imports, stage calls in chunks, ingest, one commit per chunk.
 final class NodeExecutor: @unchecked Sendable {
-    let workspace: Workspace
-    let catalog: StageCatalog
-    let classes: ClassList
-    let runID: Int64
-    let threads: Int
-    let cancellation: Cancellation
-    let reporter: RunReporter
+    /// Runs calls on this machine; its workspace, run and reporter are the node executor's too.
+    let local: LocalExecutor
+    /// The executor for nodes that do not run here (a cluster), or nil for this machine.
+    let remote: @Sendable (GraphNode) -> (any CallExecutor)?
+    var workspace: Workspace { local.workspace }
+    var runID: Int64 { local.runID }
+    var cancellation: Cancellation { local.cancellation }
+    var reporter: RunReporter { local.reporter }
 
-    init(workspace: Workspace, catalog: StageCatalog, classes: ClassList, runID: Int64, threads: Int,
-         cancellation: Cancellation, reporter: RunReporter) {
-        self.workspace = workspace; self.catalog = catalog; self.classes = classes; self.runID = runID
-        self.threads = threads; self.cancellation = cancellation; self.reporter = reporter
+    init(local: LocalExecutor, remote: @escaping @Sendable (GraphNode) -> (any CallExecutor)? = { _ in nil }) {
+        self.local = local; self.remote = remote
     }
 
-    /// Items per native call: small enough that Ctrl-C loses little, large enough to batch.
-    static let nativeChunk = 64
+    /// Items per local native call.
+    static var nativeChunk: Int { LocalExecutor.nativeChunk }
+
+    func executor(_ node: GraphNode) -> any CallExecutor { remote(node) ?? local }
 
     func execute(_ plan: NodePlan) async throws -> NodeSummary {
         let start = Date()
@@ -114,9 +115,6 @@ final class NodeExecutor: @unchecked Sendable {
 
     func runMap(_ plan: NodePlan) async throws -> NodeSummary {
         let node = plan.node
-        guard let impl = catalog.implementations[node.descriptor.name] else {
-            throw SegflowError.internal("no implementation for stage type \(node.descriptor.name)")
-        }
         if plan.fromMemo {
             return NodeSummary(node: node.id, stage: node.descriptor.name, status: "cached", ran: 0, cached: plan.items.count,
                                failed: 0, seconds: 0, outputs: plan.outputs.compactMapValues(\.tree))
@@ -126,28 +124,23 @@ final class NodeExecutor: @unchecked Sendable {
             for (port, tree) in item.outputs { outputs[port, default: FileTree()].files.merge(tree.files) { a, _ in a } }
         }
         let toRun = plan.items.filter { $0.status == .run }
-        let chunkSize = node.descriptor.plugin != nil ? max(1, toRun.count) : Self.nativeChunk
+        let byStem = Dictionary(toRun.map { ($0.stem, $0) }, uniquingKeysWith: { a, _ in a })
         let wholePorts = plan.inputTrees.keys.filter { node.descriptor.input($0)?.type.isItemSet != true }
+        let work = NodeWork(plan: plan, units: toRun.map { ShardWork(items: [$0.stem], keys: [$0.key!], inputs: $0.inputs) },
+                            whole: Dictionary(uniqueKeysWithValues: wholePorts.map { ($0, plan.inputTrees[$0]!.files) }))
         var ran = 0, failed = 0
         var failures: [String] = []
-        for chunkStart in stride(from: 0, to: toRun.count, by: chunkSize) {
-            if cancellation.isCancelled { throw SegflowError.cancelled }
-            let chunk = Array(toRun[chunkStart..<min(toRun.count, chunkStart + chunkSize)])
-            var inputs: [String: [String: Digest]] = [:]
-            for port in wholePorts { inputs[port] = plan.inputTrees[port]!.files }
-            for item in chunk { for (port, files) in item.inputs { inputs[port, default: [:]].merge(files) { a, _ in a } } }
-            let t0 = Date()
-            let (produced, outcome) = try await call(impl, plan: plan, items: chunk.map(\.stem), inputs: inputs,
-                                                     done: ran, total: toRun.count)
-            let perItem = Date().timeIntervalSince(t0) / Double(chunk.count)
+        let wholeRecord = wholePorts.map { ($0, plan.inputTrees[$0]!.digest.hex) }
+        try await executor(node).run(work) { shard, result in
+            let chunk = shard.items.compactMap { byStem[$0] }
+            let perItem = result.seconds / Double(max(1, chunk.count))
             // port -> stem -> files, once per chunk (a plugin call may return thousands of items).
-            var byStem: [String: [String: [String: Digest]]] = [:]
-            for (port, files) in produced { for (name, d) in files { byStem[port, default: [:]][FileTree.stem(of: name), default: [:]][name] = d } }
+            var produced: [String: [String: [String: Digest]]] = [:]
+            for (port, files) in result.produced { for (name, d) in files { produced[port, default: [:]][FileTree.stem(of: name), default: [:]][name] = d } }
             var records: [ResultRecord] = []
             var executions: [ExecutionRecord] = []
-            let wholeRecord = wholePorts.map { ($0, plan.inputTrees[$0]!.digest.hex) }
             for item in chunk {
-                if var why = outcome.itemFailures[item.stem] {
+                if var why = result.outcome.itemFailures[item.stem] {
                     why += origins(of: item)
                     executions.append(ExecutionRecord(node: node.id, item: item.stem, key: item.key, status: "failed",
                                                       reason: item.reasons.joined(separator: "; "), duration: perItem, error: why))
@@ -156,11 +149,11 @@ final class NodeExecutor: @unchecked Sendable {
                 }
                 var itemOutputs: [String: FileTree] = [:]
                 // Interrupted stages stop between items: what they did not reach is simply not recorded.
-                if cancellation.isCancelled, node.descriptor.outputs.contains(where: { byStem[$0.name]?[item.stem] == nil }) {
+                if cancellation.isCancelled, node.descriptor.outputs.contains(where: { produced[$0.name]?[item.stem] == nil }) {
                     continue
                 }
                 for port in node.descriptor.outputs {
-                    let files = byStem[port.name]?[item.stem] ?? [:]
+                    let files = produced[port.name]?[item.stem] ?? [:]
                     guard !files.isEmpty else {
                         throw SegflowError.stageFailed(node: node.id, item: item.stem,
                                                        message: "the stage wrote no '\(port.name)' output for this item")
@@ -196,37 +189,32 @@ final class NodeExecutor: @unchecked Sendable {
             return NodeSummary(node: node.id, stage: node.descriptor.name, status: "cached", ran: 0, cached: 1, failed: 0,
                                seconds: 0, outputs: plan.outputs.compactMapValues(\.tree))
         }
-        guard let impl = catalog.implementations[node.descriptor.name] else {
-            throw SegflowError.internal("no implementation for stage type \(node.descriptor.name)")
-        }
         let items = Set(plan.inputTrees.flatMap { port, tree in
             node.descriptor.input(port)?.type.isItemSet == true ? tree.files.keys.map(FileTree.stem(of:)) : []
         }).sorted()
-        let t0 = Date()
-        let (produced, outcome) = try await call(impl, plan: plan, items: items, inputs: plan.inputTrees.mapValues(\.files), done: 0, total: 1)
+        let work = NodeWork(plan: plan, units: [ShardWork(items: items, keys: [plan.key!], inputs: plan.inputTrees.mapValues(\.files))],
+                            whole: [:])
         var outputs: [String: FileTree] = [:]
-        for port in node.descriptor.outputs {
-            guard let files = produced[port.name], !files.isEmpty else {
-                throw SegflowError.stageFailed(node: node.id, item: nil, message: "the stage wrote no '\(port.name)' output")
+        try await executor(node).run(work) { _, result in
+            for port in node.descriptor.outputs {
+                guard let files = result.produced[port.name], !files.isEmpty else {
+                    throw SegflowError.stageFailed(node: node.id, item: nil, message: "the stage wrote no '\(port.name)' output")
+                }
+                outputs[port.name] = FileTree(files)
             }
-            outputs[port.name] = FileTree(files)
+            let inputsRecord = CanonicalValue.map(plan.inputTrees.mapValues { .string($0.digest.hex) }).json
+            try workspace.index.commit(
+                results: [ResultRecord(key: plan.key!, node: node.id, stage: node.descriptor.name, item: nil, outputs: outputs,
+                                       runID: runID, duration: result.seconds, params: plan.paramsJSON, inputs: inputsRecord)],
+                executions: [ExecutionRecord(node: node.id, item: nil, key: plan.key, status: "ran",
+                                             reason: plan.reasons.joined(separator: "; "), duration: result.seconds)],
+                runID: runID)
         }
-        let inputsRecord = CanonicalValue.map(plan.inputTrees.mapValues { .string($0.digest.hex) }).json
-        let duration = Date().timeIntervalSince(t0)
-        try workspace.index.commit(
-            results: [ResultRecord(key: plan.key!, node: node.id, stage: node.descriptor.name, item: nil, outputs: outputs,
-                                   runID: runID, duration: duration, params: plan.paramsJSON, inputs: inputsRecord)],
-            executions: [ExecutionRecord(node: node.id, item: nil, key: plan.key, status: "ran",
-                                         reason: plan.reasons.joined(separator: "; "), duration: duration)],
-            runID: runID)
-        _ = outcome
+        guard !outputs.isEmpty || node.descriptor.outputs.isEmpty else { throw SegflowError.cancelled }
         return NodeSummary(node: node.id, stage: node.descriptor.name, status: "ran", ran: 1, cached: 0, failed: 0,
                            seconds: 0, outputs: outputs)
     }
 
-    // MARK: - One call
-
-    /// Verifies the inputs, runs the stage in a scratch folder and moves its outputs into the store.
     /// Where an item's input files came from, when they are dataset files: a stage names the item and port,
     /// but the user has to find and fix the file in their dataset (` [masks/a.png is /data/masks/a.png]`).
     func origins(of item: ItemPlan) -> String {
@@ -237,43 +225,6 @@ final class NodeExecutor: @unchecked Sendable {
             }
         }
         return parts.isEmpty ? "" : " [" + parts.joined(separator: ", ") + "]"
-    }
-
-    /// Nothing is committed here: a failure leaves only scratch files, which are removed.
-    func call(_ impl: any StageImplementation, plan: NodePlan, items: [String], inputs: [String: [String: Digest]],
-              done: Int, total: Int) async throws -> ([String: [String: Digest]], StageOutcome) {
-        let node = plan.node
-        var paths: [String: [String: String]] = [:]
-        for (port, files) in inputs {
-            for (name, d) in files {
-                // Re-verify before trusting: a corrupt object must never reach a stage.
-                let p = workspace.objects.path(of: d)
-                guard workspace.objects.isIntact(d) else { throw CorruptObject(digest: d, path: p) }
-                paths[port, default: [:]][name] = p
-            }
-        }
-        let scratch = try workspace.scratch(node.id)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        try FileManager.default.createDirectory(atPath: workspace.logsDirectory, withIntermediateDirectories: true)
-        let reporter = self.reporter, cancellation = self.cancellation, id = node.id
-        let stageCall = StageCall(
-            node: node.id, descriptor: node.descriptor, params: node.params, classes: classes, items: items,
-            inputs: paths, outputDirectory: scratch + "/out", threads: threads,
-            logPath: workspace.logsDirectory + "/run\(runID)-\(node.id).log",
-            progress: { d, t, m in reporter.progress(id, done: done + d, total: max(total, done + t), message: m) },
-            isCancelled: { cancellation.isCancelled })
-        try FileManager.default.createDirectory(atPath: stageCall.outputDirectory, withIntermediateDirectories: true)
-        // A call that finished is kept even if Ctrl-C came meanwhile: the chunk loop stops before the next one.
-        let outcome = try await impl.run(stageCall)
-        var produced: [String: [String: Digest]] = [:]
-        let fm = FileManager.default
-        for port in node.descriptor.outputs {
-            let dir = stageCall.outputDirectory + "/" + port.name
-            for name in ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted() {
-                produced[port.name, default: [:]][name] = try workspace.objects.ingest(movingFile: dir + "/" + name)
-            }
-        }
-        return (produced, outcome)
     }
 
     // MARK: - Run record

@@ -12,6 +12,10 @@ public struct GraphNode: Sendable {
     /// input port -> (producing node id, its output port).
     public var inputs: [String: (node: String, port: String)]
     public var location: SourceLocation
+    /// Where its calls run: the stage's `executor:` over the pipeline's. Never part of a key.
+    public var executor = ExecutorSettings()
+    /// Slots a call takes (`cpu`, `gpu`): the stage type's, overridden by the stage's `resources:`.
+    public var resources: [String: Int] = ["cpu": 1]
 }
 
 /// A validated pipeline: nodes in a topological order.
@@ -91,7 +95,17 @@ public struct PipelineGraph: Sendable {
                 bag.error("stage '\(stage.name)' (\(d.name)) is missing input '\(port.name)' (\(port.typeName))",
                           at: stage.nameLocation, hint: "add 'inputs: {\(port.name): STAGE.PORT}'")
             }
-            built.append(GraphNode(id: stage.name, descriptor: d, params: params, inputs: inputs, location: stage.nameLocation))
+            var resources = d.resources
+            for (k, v) in stage.resources {
+                guard case .int(let n) = v.resolved, n >= 0 else {
+                    bag.error("resource '\(k)' of stage '\(stage.name)' must be a whole number, found \(v.kindDescription)", at: v.location,
+                              hint: "e.g. resources: {cpu: 4, gpu: 1}")
+                    continue
+                }
+                resources[k] = Int(n)
+            }
+            built.append(GraphNode(id: stage.name, descriptor: d, params: params, inputs: inputs, location: stage.nameLocation,
+                                   executor: stage.executor.merged(over: spec.executor), resources: resources))
         }
         let ordered = Self.topologicalOrder(built, bag: &bag)
         try bag.throwIfErrors()

@@ -14,6 +14,8 @@ public struct PipelineSpec: Sendable {
     /// Reserved: `matrix:` is expanded by the graph layer.
     public var matrix: YAMLNode?
     public var stages: [StageSpec]
+    /// `executor:` at the top: every stage's default (never part of a key).
+    public var executor = ExecutorSettings()
     public var location: SourceLocation
     /// Problems found in the file that do not stop the graph from being checked too; reported with its errors.
     public var diagnostics: [Diagnostic] = []
@@ -29,6 +31,8 @@ public struct StageSpec: Sendable {
     public var inputs: [InputRef]
     public var params: [(key: String, value: YAMLNode)]
     public var resources: [String: YAMLNode]
+    /// Where the stage runs (`executor:`), over the pipeline's default; never part of a key.
+    public var executor = ExecutorSettings()
 }
 
 /// A reference `stage.port` to another stage's output.
@@ -64,8 +68,8 @@ extension InputRef {
 }
 
 extension PipelineSpec {
-    static let topLevelKeys = ["version", "name", "classes", "params", "matrix", "stages", "description"]
-    static let stageKeys = ["type", "inputs", "params", "resources", "description"]
+    static let topLevelKeys = ["version", "name", "classes", "params", "matrix", "stages", "executor", "description"]
+    static let stageKeys = ["type", "inputs", "params", "resources", "executor", "description"]
 
     /// Loads and checks a pipeline file's structure, reporting every problem at once.
     /// `overrides` replace pipeline params (from `--param NAME=VALUE` on the command line).
@@ -140,6 +144,7 @@ extension PipelineSpec {
             bag.error("missing 'classes'", at: root.location, hint: "add 'classes: path/to/classes.yaml' or an inline list")
         }
         matrix = root["matrix"]
+        if let e = root["executor"] { executor = ExecutorSettings.parse(e, owner: "the pipeline", bag: &bag) }
         if let s = root["stages"] {
             if let m = s.mapping {
                 if m.isEmpty { bag.error("'stages' is empty", at: s.location, hint: "declare at least one stage") }
@@ -206,6 +211,7 @@ extension PipelineSpec {
             if let rm = rs.mapping { for (k, v) in rm { spec.resources[k.scalar ?? ""] = v } }
             else { bag.error("'resources' of stage '\(name)' must be a mapping like {cpu: 2, gpu: 1}", at: rs.location) }
         }
+        if let e = node["executor"] { spec.executor = ExecutorSettings.parse(e, owner: "stage '\(name)'", bag: &bag) }
         return spec
     }
 }
