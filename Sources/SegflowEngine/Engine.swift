@@ -127,7 +127,7 @@ public final class Engine: @unchecked Sendable {
         planner.importsWhileHashing = true
         let local = LocalExecutor(workspace: workspace, catalog: catalog, classes: graph.classes, runID: runID,
                                   threads: options.threads, cancellation: options.cancellation, reporter: reporter)
-        let executor = NodeExecutor(local: local, remote: try remoteExecutor(graph, options: options, reporter: reporter))
+        let executor = NodeExecutor(local: local, cluster: try clusterExecutor(graph, options: options, reporter: reporter))
         let state = SchedulerState(nodes: graph.nodes)
         try await withThrowingTaskGroup(of: NodeSummary.self) { group in
             var inFlight = 0
@@ -167,7 +167,7 @@ public final class Engine: @unchecked Sendable {
 
 extension Engine {
     /// The executor of each node; Slurm is checked (commands, partitions, a shared cache) before anything runs.
-    func remoteExecutor(_ graph: PipelineGraph, options: RunOptions, reporter: RunReporter) throws -> @Sendable (GraphNode) -> (any CallExecutor)? {
+    func clusterExecutor(_ graph: PipelineGraph, options: RunOptions, reporter: RunReporter) throws -> @Sendable (GraphNode) -> (any CallExecutor)? {
         if let o = options.executor, !ExecutorSettings.kinds.contains(o) {
             throw SegflowError.user("unknown executor '\(o)'", hint: "executors: \(ExecutorSettings.kinds.joined(separator: ", "))")
         }

@@ -10,20 +10,21 @@ final class NodeExecutor: @unchecked Sendable {
     /// Runs calls on this machine; its workspace, run and reporter are the node executor's too.
     let local: LocalExecutor
     /// The executor for nodes that do not run here (a cluster), or nil for this machine.
-    let remote: @Sendable (GraphNode) -> (any CallExecutor)?
+    let cluster: @Sendable (GraphNode) -> (any CallExecutor)?
     var workspace: Workspace { local.workspace }
     var runID: Int64 { local.runID }
     var cancellation: Cancellation { local.cancellation }
     var reporter: RunReporter { local.reporter }
+    var catalog: StageCatalog { local.catalog }
 
-    init(local: LocalExecutor, remote: @escaping @Sendable (GraphNode) -> (any CallExecutor)? = { _ in nil }) {
-        self.local = local; self.remote = remote
+    init(local: LocalExecutor, cluster: @escaping @Sendable (GraphNode) -> (any CallExecutor)? = { _ in nil }) {
+        self.local = local; self.cluster = cluster
     }
 
     /// Items per local native call.
     static var nativeChunk: Int { LocalExecutor.nativeChunk }
 
-    func executor(_ node: GraphNode) -> any CallExecutor { remote(node) ?? local }
+    func executor(_ node: GraphNode) -> any CallExecutor { cluster(node) ?? local }
 
     func execute(_ plan: NodePlan) async throws -> NodeSummary {
         let start = Date()
