@@ -2,12 +2,15 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 SEGFLOW := .build/release/segflow
-SYSTEM_PACKAGES := libyaml-dev libsqlite3-dev libpng-dev libjpeg62-turbo-dev pkg-config python3-venv python3-dev g++ libcurl4-openssl-dev ffmpeg
+SYSTEM_PACKAGES := libyaml-dev libsqlite3-dev libpng-dev libjpeg62-turbo-dev pkg-config python3-venv python3-dev g++ libcurl4-openssl-dev ffmpeg graphviz
 # The Swift runtime linked in: a 10k-image `segflow plan` spends ~20 ms less resolving shared-library
 # symbols at start (static Foundation needs libcurl's headers and archive: libcurl4-openssl-dev).
 RELEASE_FLAGS := -c release --static-swift-stdlib
 
-.PHONY: quickstart test deps build release plugins bench clean
+.PHONY: quickstart test deps build build-info release install plugins bench clean
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD_INFO := Sources/CBuildInfo/commit.h
 
 ## deps: install missing system packages (when run as root on Debian).
 deps:
@@ -17,11 +20,30 @@ deps:
 	  else echo "missing system packages: $$missing (run: sudo apt-get install $$missing)"; exit 1; fi; \
 	fi
 
-release: deps
+## build-info: the commit `segflow --version` prints, rewritten only when it changes (no needless rebuild).
+build-info:
+	@commit=$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown); \
+	if [ "$$commit" != unknown ] && ! git diff --quiet HEAD -- 2>/dev/null; then commit=$$commit-dirty; fi; \
+	line="#define SEGFLOW_COMMIT \"$$commit\""; \
+	if [ "$$(cat $(BUILD_INFO) 2>/dev/null)" != "$$line" ]; then echo "$$line" > $(BUILD_INFO); touch Sources/CBuildInfo/build_info.c; fi
+
+release: deps build-info
 	$(SWIFT) build $(RELEASE_FLAGS) --product segflow
 
-build: deps
+build: deps build-info
 	$(SWIFT) build
+
+## install: the binary to $(DESTDIR)$(PREFIX)/bin, the plugins to $(DESTDIR)$(PREFIX)/share/segflow/plugins
+## (segflow finds them from its own path: bin/../share/segflow/plugins).
+install: release
+	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/segflow/plugins"
+	install -m 755 $(SEGFLOW) "$(DESTDIR)$(PREFIX)/bin/segflow"
+	for p in plugins/*/; do \
+	  name=$$(basename "$$p"); dest="$(DESTDIR)$(PREFIX)/share/segflow/plugins/$$name"; \
+	  rm -rf "$$dest" && mkdir -p "$$dest" && \
+	  tar -C "$$p" --exclude=__pycache__ --exclude='*.pyc' --exclude=tests -cf - . | tar -C "$$dest" -xf - && \
+	  chmod -R u+rwX,go+rX "$$dest" || exit 1; \
+	done
 
 ## plugins: create the plugin environments (shared by every checkout; PyTorch is about 3 GB once).
 plugins: release

@@ -41,6 +41,8 @@ let package = Package(
         .target(name: "SegflowImaging", dependencies: ["CImageShim"]),
         // The dense CRF's per-pixel step in AVX-512, picked at run time (Swift cannot target one function).
         .target(name: "CDenseCRF"),
+        // The git commit of the build (`make` writes Sources/CBuildInfo/commit.h; see build_info.c).
+        .target(name: "CBuildInfo"),
         .target(name: "SegflowVision", dependencies: ["SegflowImaging", "CDenseCRF"]),
         .target(name: "SegflowVLM", dependencies: ["SegflowCore"]),
         // Remote caches (S3-compatible buckets, shared folders) beside the local store; SigV4 on swift-crypto.
@@ -56,7 +58,7 @@ let package = Package(
             "SegflowCore", "SegflowSpec", "SegflowGraph", "SegflowStore", "SegflowStages", "SegflowRemote",
         ]),
         .target(name: "SegflowCLI", dependencies: [
-            "SegflowEngine",
+            "SegflowEngine", "CBuildInfo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "segflow", dependencies: ["SegflowCLI"]),
@@ -70,6 +72,8 @@ let package = Package(
         .testTarget(name: "SegflowVisionTests", dependencies: ["SegflowVision", "SegflowImaging"]),
         .testTarget(name: "SegflowVLMTests", dependencies: ["SegflowVLM"]),
         .testTarget(name: "SegflowRemoteTests", dependencies: ["SegflowRemote", "SegflowEngine", "SegflowStages"]),
+        // Runs the built `segflow` binary: --version, dag, make install.
+        .testTarget(name: "SegflowCLITests", dependencies: ["SegflowStages"]),
         .testTarget(name: "SegflowEngineTests", dependencies: [
             "SegflowEngine", "SegflowStages", "SegflowImaging", "SegflowVLM", .product(name: "GRDB", package: "GRDB.swift"),
         ]),

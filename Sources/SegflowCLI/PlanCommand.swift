@@ -16,7 +16,12 @@ struct PlanCommand: AsyncParsableCommand {
         try await guarded {
             let (session, _, graph) = try loadPipeline(pipeline, params: params, targets: targets, force: force, global: global)
             let plan = try session.engine.plan(graph, force: Set(force))
-            print(json ? PlanRenderer.json(plan) : PlanRenderer.text(plan, itemLimit: verbose ? Int.max : 5))
+            if json {
+                PlanRenderer.writeJSON(plan) { bytes in bytes.withUnsafeBufferPointer { _ = fwrite($0.baseAddress, 1, $0.count, stdout) } }
+                print()
+            } else {
+                print(PlanRenderer.text(plan, itemLimit: verbose ? Int.max : 5))
+            }
             // Nothing is left to write: skip tearing down the plan's item tables (tens of ms at 10k items).
             fflush(stdout)
             Foundation.exit(0)

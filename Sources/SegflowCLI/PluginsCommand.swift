@@ -10,7 +10,7 @@ struct PluginsCommand: AsyncParsableCommand {
         subcommands: [List.self, Install.self, Doctor.self, Env.self], defaultSubcommand: List.self)
 
     static func plugins() throws -> [Plugin] {
-        try Plugin.discover(roots: StageCatalog.defaultPluginRoots(near: FileManager.default.currentDirectoryPath)).map { try Plugin.load(directory: $0) }
+        try Plugin.loadAll(roots: StageCatalog.defaultPluginRoots(near: FileManager.default.currentDirectoryPath))
     }
 
     struct List: AsyncParsableCommand {

@@ -6,7 +6,8 @@ public struct SegflowCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "segflow",
         abstract: "Weakly-supervised segmentation experiments as cached, incremental pipelines.",
-        subcommands: [RunCommand.self, PlanCommand.self, CompareCommand.self, DiffCommand.self, ReportCommand.self, WhyCommand.self, LogCommand.self, LineageCommand.self,
+        version: BuildInfo.versionLine,
+        subcommands: [RunCommand.self, PlanCommand.self, CompareCommand.self, DiffCommand.self, ReportCommand.self, DagCommand.self, WhyCommand.self, LogCommand.self, LineageCommand.self,
                       ExecCommand.self, StagesCommand.self, PluginsCommand.self, GCCommand.self, VerifyCommand.self,
                       PushCommand.self, PullCommand.self, WorkerCommand.self])
     public init() {}

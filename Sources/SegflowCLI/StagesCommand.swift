@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SegflowCore
 import SegflowEngine
 import SegflowGraph
 
@@ -12,6 +13,9 @@ struct StagesCommand: AsyncParsableCommand {
         try await guarded {
             let session = try Session(cache: global.cacheRoot, near: FileManager.default.currentDirectoryPath)
             let reg = session.catalog.registry
+            if let type, reg[type] == nil {
+                throw SegflowError.user("unknown stage type '\(type)'", hint: reg.hint(forUnknownType: type))
+            }
             for name in reg.names where type == nil || type == name {
                 let d = reg[name]!
                 print("\(d.name) v\(d.version) (\(d.granularity.rawValue)\(d.plugin.map { ", plugin \($0)" } ?? "")): \(d.summary)")

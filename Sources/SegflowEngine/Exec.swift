@@ -24,7 +24,7 @@ extension Engine {
         for t in PortType.allCases { catalog.add(source: FolderSource(type: t)) }
         guard let d = catalog.registry[req.stageType] else {
             throw SegflowError.user("unknown stage type '\(req.stageType)'",
-                                    hint: Suggest.closest(to: req.stageType, in: catalog.registry.names).map { "did you mean '\($0)'?" } ?? "`segflow stages` lists the types")
+                                    hint: catalog.registry.hint(forUnknownType: req.stageType))
         }
         var bag = DiagnosticBag()
         var stages: [StageSpec] = []

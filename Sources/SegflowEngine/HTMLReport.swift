@@ -27,7 +27,7 @@ public enum HTMLReport {
         </style></head><body>
         <h1>\(esc(graph.name))</h1><div class="muted">run \(run.id) · \(esc(run.status)) · \(run.ran) ran, \(run.cached) cached · \(esc(run.command))</div>
         """
-        html += "<h2>Pipeline</h2>" + dagSVG(graph)
+        html += "<h2>Pipeline</h2>" + dagSection(graph)
         let cmp = try? Comparison.make(graph: graph, index: ws.index, metric: nil)
         if let cmp, !cmp.columns.isEmpty {
             html += "<h2>Comparison</h2><table id=\"comparison\"><tr><th>variant</th>" + cmp.axes.map { "<th>\(esc($0))</th>" }.joined()
@@ -76,7 +76,20 @@ public enum HTMLReport {
         return index
     }
 
-    /// The DAG as an SVG: one column per depth, one box per node, lines for inputs.
+    /// The DAG laid out by Graphviz (`segflow dag`'s drawing), in a box that scrolls when the drawing is
+    /// wider than the page; the simple column layout below when `dot` is not installed.
+    static func dagSection(_ graph: PipelineGraph) -> String {
+        var drawing = "", note = ""
+        if Graphviz.executable != nil, let svg = try? Graphviz.svg(fromDOT: PipelineDrawing.dot(graph)) {
+            drawing = "<svg id=\"dag\"" + Graphviz.inlineSVG(svg).dropFirst(4)
+        } else {
+            drawing = dagSVG(graph)
+            note = "<div class=\"muted\">drawn without Graphviz: apt-get install graphviz for a laid-out drawing</div>"
+        }
+        return "<div id=\"dag-box\" style=\"overflow:auto;max-width:100%\">" + drawing + "</div>" + note
+    }
+
+    /// The fallback drawing without Graphviz: one column per depth, one box per node, lines for inputs.
     static func dagSVG(_ graph: PipelineGraph) -> String {
         var depth: [String: Int] = [:]
         for n in graph.nodes { depth[n.id] = (n.inputs.values.compactMap { depth[$0.node] }.max() ?? -1) + 1 }

@@ -3,20 +3,48 @@ import SegflowCore
 
 /// Text and JSON forms of a plan.
 public enum PlanRenderer {
-    /// `{"summary": {"run": N, "cached": M}, "nodes": [{"id", "stage", "status", "reasons", "items": [...]}]}`
-    public static func json(_ plan: Plan) -> String {
-        var nodes: [Any] = []
+    /// `{"nodes": [{"cached", "id", "items": [{"id", "reasons", "status"}], "reasons", "run", "stage", "status"}],
+    /// "summary": {"cached": M, "run": N}}`, keys sorted, streamed to `sink` in chunks.
+    public static func writeJSON(_ plan: Plan, to sink: @escaping ([UInt8]) -> Void) {
+        var w = JSONWriter(sink: sink)
+        w.beginObject()
+        w.key("nodes"); w.beginArray()
         for n in plan.nodes {
-            var obj: [String: Any] = ["id": n.node.id, "stage": n.node.descriptor.name, "status": n.status.rawValue,
-                                      "reasons": n.reasons, "run": n.runCount, "cached": n.cachedCount]
+            w.beginObject()
+            w.key("cached"); w.int(n.cachedCount)
+            w.key("id"); w.string(n.node.id)
             if !n.items.isEmpty {
-                obj["items"] = n.items.map { ["id": "\(n.node.id)/\($0.stem)", "status": $0.status.rawValue, "reasons": $0.reasons] as [String: Any] }
+                w.key("items"); w.beginArray()
+                let prefix = n.node.id + "/"
+                for item in n.items {
+                    w.beginObject()
+                    w.key("id"); w.string(prefix + item.stem)
+                    w.key("reasons"); w.strings(item.reasons)
+                    w.key("status"); w.string(item.status.rawValue)
+                    w.endObject()
+                }
+                w.endArray()
             }
-            nodes.append(obj)
+            w.key("reasons"); w.strings(n.reasons)
+            w.key("run"); w.int(n.runCount)
+            w.key("stage"); w.string(n.node.descriptor.name)
+            w.key("status"); w.string(n.status.rawValue)
+            w.endObject()
         }
-        let root: [String: Any] = ["summary": ["run": plan.runCount, "cached": plan.cachedCount], "nodes": nodes]
-        let data = (try? JSONSerialization.data(withJSONObject: root, options: [.sortedKeys, .prettyPrinted])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        w.endArray()
+        w.key("summary"); w.beginObject()
+        w.key("cached"); w.int(plan.cachedCount)
+        w.key("run"); w.int(plan.runCount)
+        w.endObject()
+        w.endObject()
+        w.flush()
+    }
+
+    /// The JSON plan as one string (tests, small plans).
+    public static func json(_ plan: Plan) -> String {
+        var bytes: [UInt8] = []
+        writeJSON(plan) { bytes += $0 }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// A readable plan; at most `itemLimit` items per node are listed (all with verbose).

@@ -12,8 +12,9 @@ public struct Session: Sendable {
         let workspace = try Workspace(root: cache ?? Workspace.defaultRoot())
         // Plugin sources are digested through the cache's file fingerprints: unchanged files are only stat-ed.
         let files = Fingerprinter(index: workspace.index)
-        let catalog = try StageCatalog.standard(pluginRoots: StageCatalog.defaultPluginRoots(near: directory),
-                                                digest: { try files.digest(of: $0) })
+        let search = PluginSearch(near: directory)
+        var catalog = try StageCatalog.standard(pluginRoots: search.roots, digest: { try files.digest(of: $0) })
+        catalog.registry.unknownTypeHint = { search.unknownTypeHint($0) }
         try files.save()
         engine = Engine(workspace: workspace, catalog: catalog)
     }

@@ -54,8 +54,7 @@ public struct PipelineGraph: Sendable {
         for stage in stages {
             guard let d = registry[stage.type] else {
                 bag.error("unknown stage type '\(stage.type)'", at: stage.typeLocation,
-                          hint: Suggest.closest(to: stage.type, in: registry.names).map { "did you mean '\($0)'?" }
-                            ?? "`segflow stages` lists the types")
+                          hint: registry.hint(forUnknownType: stage.type))
                 continue
             }
             let params = ParamValidation.resolve(stage: stage, descriptor: d, pipeline: spec, bag: &bag)

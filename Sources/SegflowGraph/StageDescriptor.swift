@@ -118,8 +118,17 @@ public struct StageDescriptor: Sendable {
 /// Every stage type the engine can run, built-in and from plugins.
 public struct StageRegistry: Sendable {
     public private(set) var descriptors: [String: StageDescriptor] = [:]
+    /// The fix for a type not found, when no known name is close (the catalog sets one that says where
+    /// plugins were searched); called only on that error.
+    public var unknownTypeHint: (@Sendable (String) -> String)?
     public init() {}
     public mutating func register(_ d: StageDescriptor) { descriptors[d.name] = d }
     public subscript(name: String) -> StageDescriptor? { descriptors[name] }
     public var names: [String] { descriptors.keys.sorted() }
+
+    /// "did you mean" a close name, else `unknownTypeHint`, else a pointer to `segflow stages`.
+    public func hint(forUnknownType type: String) -> String {
+        Suggest.closest(to: type, in: names).map { "did you mean '\($0)'?" }
+            ?? unknownTypeHint?(type) ?? "`segflow stages` lists the types"
+    }
 }

@@ -14,8 +14,7 @@ extension StageCatalog {
         c.add(source: YOLOLabelsStage())
         c.add(source: LabelStudioBrushStage())
         for s in nativeStages { c.add(s) }
-        for dir in Plugin.discover(roots: pluginRoots) {
-            let plugin = try Plugin.load(directory: dir, digest: digest)
+        for plugin in try Plugin.loadAll(roots: pluginRoots, digest: digest) {
             for d in plugin.stages { c.add(PluginStage(descriptor: d, plugin: plugin)) }
         }
         return c
@@ -27,20 +26,8 @@ extension StageCatalog {
          MaskPointsStage(), MaskScribblesStage(), MaskBoxesStage(), SeedCRFStage(), BoxMasksStage(), VLMGroundStage()]
     }
 
-    /// Plugin roots: `plugins/` next to the pipeline (or cwd), the package's own, and SEGFLOW_PLUGIN_PATH.
+    /// Plugin roots in search order (see `PluginSearch`): beside the pipeline, installed, SEGFLOW_PLUGIN_PATH.
     public static func defaultPluginRoots(near directory: String?) -> [String] {
-        var roots: [String] = []
-        let fm = FileManager.default
-        var candidates: [String] = []
-        if let d = directory {
-            var u = URL(fileURLWithPath: d).standardized
-            for _ in 0..<4 { candidates.append(u.path + "/plugins"); u.deleteLastPathComponent() }
-        }
-        candidates.append(fm.currentDirectoryPath + "/plugins")
-        for c in candidates where fm.fileExists(atPath: c) && !roots.contains(c) { roots.append(c); break }
-        if let extra = ProcessInfo.processInfo.environment["SEGFLOW_PLUGIN_PATH"] {
-            roots += extra.split(separator: ":").map(String.init).filter { !$0.isEmpty }
-        }
-        return roots
+        PluginSearch(near: directory).roots
     }
 }

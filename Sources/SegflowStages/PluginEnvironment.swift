@@ -8,10 +8,27 @@ public struct PluginEnvironment: Sendable {
 
     public init(plugin: Plugin) { self.plugin = plugin }
 
-    public static var root: String {
-        let env = ProcessInfo.processInfo.environment
+    public static var root: String { root(environment: ProcessInfo.processInfo.environment) }
+
+    static func root(environment env: [String: String]) -> String {
         if let d = env["SEGFLOW_ENV_DIR"], !d.isEmpty { return d }
         return (env["HOME"] ?? NSHomeDirectory()) + "/.cache/segflow/envs"
+    }
+
+    /// A file in the venv listing the plugin folders that use it, one a line: an unknown stage type can
+    /// then be traced to a plugin that is installed but not searched from where segflow runs.
+    static let usersFile = ".segflow-plugin-folders"
+
+    /// Adds this plugin's folder to the venv's users file (once; a failure to write only loses a hint).
+    func recordUser() {
+        guard let p = path else { return }
+        let file = p + "/" + Self.usersFile
+        let dir = URL(fileURLWithPath: plugin.directory).standardized.path
+        let known = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        guard !known.split(separator: "\n").contains(Substring(dir)) else { return }
+        if let h = FileHandle(forWritingAtPath: file) ?? (FileManager.default.createFile(atPath: file, contents: nil) ? FileHandle(forWritingAtPath: file) : nil) {
+            h.seekToEndOfFile(); h.write(Data((dir + "\n").utf8)); try? h.close()
+        }
     }
 
     /// The venv folder, or nil when the plugin runs on the system python.
@@ -32,6 +49,7 @@ public struct PluginEnvironment: Sendable {
     /// Creates the venv if missing, printing pip's progress to stderr. Safe against a concurrent creator:
     /// it builds in a temporary folder, then renames.
     public func ensure(log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws {
+        defer { if isReady { recordUser() } }
         guard let target = path, !isReady, let req = plugin.requirements else { return }
         let fm = FileManager.default
         try fm.createDirectory(atPath: Self.root, withIntermediateDirectories: true)

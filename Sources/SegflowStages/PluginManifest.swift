@@ -134,6 +134,13 @@ public struct Plugin: Sendable {
                                timeout: node["timeout"]?.resolved.doubleValue)
     }
 
+    /// Every plugin under `roots`, in order; the first plugin of a name wins, so a pipeline's own
+    /// `plugins/torch` shadows the installed one (see `PluginSearch`).
+    public static func loadAll(roots: [String], digest: (String) throws -> Digest = { try Digest.ofFile(at: $0) }) throws -> [Plugin] {
+        var seen = Set<String>()
+        return try discover(roots: roots).map { try load(directory: $0, digest: digest) }.filter { seen.insert($0.name).inserted }
+    }
+
     /// Plugin folders: `<root>/plugins/*` and every folder listed in SEGFLOW_PLUGIN_PATH (colon-separated),
     /// each either a plugin itself or a folder of plugins.
     public static func discover(roots: [String]) -> [String] {
