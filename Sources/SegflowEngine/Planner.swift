@@ -120,7 +120,20 @@ final class Planner {
         var plan = NodePlan(node: node, status: items.contains { $0.status == .run } ? .run : .cached, reasons: [],
                             items: items, key: nil, outputs: outputs, waiting: false)
         plan.unmarkedImports = unmarked
+        // Recorded with each import for `lineage` (a `list` file by its digest); a source's keys come from
+        // its files, not from these.
+        plan.paramsJSON = Self.paramsRecord(node, fileDigests: try fileParamDigests(node))
         return plan
+    }
+
+    /// The params a result records (`lineage`, `why`, `compare`): the key params, file params by digest,
+    /// and the stage version and implementation.
+    static func paramsRecord(_ node: GraphNode, fileDigests: [String: Digest]) -> String {
+        let d = node.descriptor
+        var record = KeyBuilder.keyParams(descriptor: d, params: node.params, fileDigests: fileDigests)
+        record["@version"] = .int(Int64(d.version))
+        record["@implementation"] = d.implementationFingerprint.map { .string($0.hex) } ?? .null
+        return CanonicalValue.map(record).json
     }
 
     /// Digests of a source's files: files on disk through their fingerprints; content the source made
@@ -155,11 +168,7 @@ final class Planner {
             }
         }
         let fileDigests = try fileParamDigests(node)
-        let keyParams = KeyBuilder.keyParams(descriptor: d, params: node.params, fileDigests: fileDigests)
-        var paramsRecord = keyParams
-        paramsRecord["@version"] = .int(Int64(d.version))
-        paramsRecord["@implementation"] = d.implementationFingerprint.map { .string($0.hex) } ?? .null
-        let paramsJSON = CanonicalValue.map(paramsRecord).json
+        let paramsJSON = Self.paramsRecord(node, fileDigests: fileDigests)
         let outputsPending: [String: PortValue]
         if !pendingFrom.isEmpty {
             let stems = d.granularity == .map ? (pendingStems ?? itemStems(node, inputTrees)) : nil

@@ -75,16 +75,20 @@ extension Index {
 
     public func runs(pipeline: String? = nil, limit: Int = 20) throws -> [RunRecord] {
         try db.read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT id, pipeline, command, started, finished, status, ran, cached, failed, file FROM runs
+            try Row.fetchAll(db, sql: """
+                SELECT \(Self.runColumns) FROM runs
                 \(pipeline == nil ? "" : "WHERE pipeline = ?") ORDER BY id DESC LIMIT \(limit)
-                """, arguments: pipeline.map { [$0] } ?? [])
-            return rows.map { row in
-                RunRecord(id: row[0], pipeline: row[1], file: row[9], command: row[2], started: Date(timeIntervalSince1970: row[3]),
-                          finished: (row[4] as Double?).map { Date(timeIntervalSince1970: $0) }, status: row[5],
-                          ran: row[6], cached: row[7], failed: row[8])
-            }
+                """, arguments: pipeline.map { [$0] } ?? []).map(Self.runRecord)
         }
+    }
+
+    /// The columns `runRecord` reads, in its order.
+    static let runColumns = "id, pipeline, command, started, finished, status, ran, cached, failed, file"
+
+    static func runRecord(_ row: Row) -> RunRecord {
+        RunRecord(id: row[0], pipeline: row[1], file: row[9], command: row[2], started: Date(timeIntervalSince1970: row[3]),
+                  finished: (row[4] as Double?).map { Date(timeIntervalSince1970: $0) }, status: row[5],
+                  ran: row[6], cached: row[7], failed: row[8])
     }
 
     public func runNodes(_ runID: Int64) throws -> [RunNodeRecord] {

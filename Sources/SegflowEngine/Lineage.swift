@@ -1,0 +1,195 @@
+import Foundation
+import SegflowCore
+import SegflowGraph
+import SegflowStore
+
+/// `segflow lineage`: the chain of recorded results that produced a file, walked back to the dataset
+/// files. Each node appears once (a diamond in the DAG is one step read twice); an input names the
+/// step that produced it.
+public struct Lineage: Sendable {
+    /// A param of a step that differs from the stage type's default (or has no known default).
+    public struct Param: Sendable {
+        public var name: String
+        /// The recorded value as JSON text (a file param: its content digest).
+        public var value: String
+        /// File params: the file last seen with that content, from the cache's fingerprints.
+        public var path: String?
+    }
+
+    /// One input port of a step.
+    public struct Input: Sendable {
+        public var port: String
+        /// The recorded digest: a file (an item's input) or a tree (a whole port); nil for a dataset file.
+        public var digest: String?
+        /// A dataset file a source imported.
+        public var datasetFile: String?
+        /// The step that produced it, when walked.
+        public var fromStep: Int?
+        /// Why it was not walked: `--depth`, or nothing in the cache records it.
+        public var note: String?
+    }
+
+    /// One recorded result: a node (and the item it was reached by).
+    public struct Step: Sendable {
+        public var number: Int
+        /// 1 for the result that produced the target, 2 for its inputs' producers, ...
+        public var depth: Int
+        public var node: String
+        public var stage: String
+        public var stageVersion: Int?
+        /// The item this step was reached by (map and source nodes).
+        public var item: String?
+        /// Reached as a whole port: how many items that port held.
+        public var itemCount: Int?
+        public var key: Digest
+        public var params: [Param]
+        public var inputs: [Input]
+        public var runID: Int64
+        public var runStarted: Date?
+        public var runCommand: String?
+    }
+
+    public var target: String
+    public var digest: Digest
+    public var steps: [Step]
+}
+
+extension Lineage {
+    /// The object a `lineage` argument names: a 64-hex digest, a link under results/ (resolved to its
+    /// object), or any other file (by content).
+    public static func digest(of target: String) throws -> Digest {
+        if let d = Digest(hex: target) { return d }
+        let resolved = URL(fileURLWithPath: target).resolvingSymlinksInPath().path
+        let parts = resolved.split(separator: "/")
+        if parts.count >= 2, let d = Digest(hex: String(parts[parts.count - 2]) + String(parts[parts.count - 1])) { return d }
+        if FileManager.default.fileExists(atPath: target) { return try Digest.ofFile(at: target) }
+        throw SegflowError.user("\(target) is neither a digest nor a file", hint: "pass a path under results/ or a 64-character digest")
+    }
+
+    /// Walks back from the result that produced `digest`, `depth` steps deep (nil: to the dataset).
+    /// `registry` gives the defaults params are compared with (a stage type it lacks lists every param).
+    public static func walk(from digest: Digest, target: String, workspace ws: Workspace, registry: StageRegistry,
+                            depth maxDepth: Int? = nil) throws -> Lineage {
+        guard let first = try ws.index.results(producing: digest).first else {
+            throw SegflowError.user("no recorded result produced \(digest.short)",
+                                    hint: "it may come from an older cache, or was collected by gc; pass a path under results/ or an object digest")
+        }
+        var walker = Walker(ws: ws, registry: registry)
+        var lineage = Lineage(target: target, digest: digest, steps: [])
+        // (step, input index, digest, depth of the step to create)
+        var pending: [(step: Int, input: Int, digest: String, depth: Int)] = []
+        func add(_ r: ResultRecord, itemCount: Int?, depth: Int) throws -> Int {
+            if let n = walker.stepOfNode[r.node] { return n }
+            let number = lineage.steps.count + 1
+            walker.stepOfNode[r.node] = number
+            var step = try walker.step(r, number: number, depth: depth, itemCount: itemCount)
+            for i in step.inputs.indices {
+                guard let d = step.inputs[i].digest else { continue }
+                if let maxDepth, depth >= maxDepth {
+                    step.inputs[i].note = "beyond --depth \(maxDepth)"
+                } else {
+                    pending.append((number, i, d, depth + 1))
+                }
+            }
+            lineage.steps.append(step)
+            return number
+        }
+        _ = try add(first, itemCount: nil, depth: 1)
+        var next = 0
+        while next < pending.count {
+            let p = pending[next]; next += 1
+            guard let (record, count) = try walker.producer(of: p.digest) else {
+                lineage.steps[p.step - 1].inputs[p.input].note = "no recorded result produced it"
+                continue
+            }
+            lineage.steps[p.step - 1].inputs[p.input].fromStep = try add(record, itemCount: count, depth: p.depth)
+        }
+        return lineage
+    }
+
+    /// What the index knows, read once per command.
+    struct Walker {
+        let ws: Workspace
+        let registry: StageRegistry
+        var stepOfNode: [String: Int] = [:]
+        /// Tree digest -> (node, tree), filled as run trees are read.
+        var trees: [Digest: (node: String, tree: FileTree)] = [:]
+        var unreadTrees: [(node: String, port: String, manifest: Digest)]?
+        var runs: [Int64: RunRecord] = [:]
+
+        init(ws: Workspace, registry: StageRegistry) { self.ws = ws; self.registry = registry }
+
+        /// The result whose output is `hex`: a file some result wrote, else a tree a run recorded (then a
+        /// representative result of its node: the one that wrote its first file), with the tree's item count.
+        mutating func producer(of hex: String) throws -> (ResultRecord, Int?)? {
+            guard let d = Digest(hex: hex) else { return nil }
+            if let r = try ws.index.results(producing: d).first { return (r, nil) }
+            guard let (node, tree) = try tree(d), let firstName = tree.files.keys.sorted().first else { return nil }
+            let candidates = try ws.index.results(producing: tree.files[firstName]!)
+            guard let r = candidates.first(where: { $0.node == node }) ?? candidates.first else { return nil }
+            let items = Set(tree.files.keys.map(FileTree.stem(of:))).count
+            return (r, r.item == nil ? nil : items)
+        }
+
+        /// A whole-port input's tree: inputs record FileTree digests, runs record manifest objects; the
+        /// manifests are read (newest first) until one has this digest.
+        mutating func tree(_ d: Digest) throws -> (node: String, tree: FileTree)? {
+            if let t = trees[d] { return t }
+            if unreadTrees == nil { unreadTrees = try ws.index.recordedTrees().reversed() }
+            while let (node, _, manifest) = unreadTrees!.popLast() {
+                guard let data = try? ws.objects.read(manifest) else { continue }
+                let tree = TreeCodec.parseManifest(data)
+                trees[tree.digest] = (node, tree)
+                if tree.digest == d { return (node, tree) }
+            }
+            return nil
+        }
+
+        mutating func run(_ id: Int64) throws -> RunRecord? {
+            if let r = runs[id] { return r }
+            let r = try ws.index.run(id: id)
+            runs[id] = r
+            return r
+        }
+
+        mutating func step(_ r: ResultRecord, number: Int, depth: Int, itemCount: Int?) throws -> Step {
+            let descriptor = registry[r.stage]
+            let recorded = (try? JSONSerialization.jsonObject(with: Data(r.params.utf8))) as? [String: Any] ?? [:]
+            var params: [Param] = []
+            for name in recorded.keys.sorted() where !name.hasPrefix("@") {
+                let value = Self.jsonText(recorded[name]!)
+                let spec = descriptor?.param(name)
+                if let def = spec?.defaultValue, Self.jsonText(def.foundation) == value { continue }
+                if spec?.type == .file, value == "\"\"" { continue }
+                var path: String?
+                if spec?.type == .file, let d = (recorded[name] as? String).flatMap(Digest.init(hex:)) {
+                    path = try ws.index.sourcePaths(of: d).first
+                }
+                params.append(Param(name: name, value: value, path: path))
+            }
+            let recordedInputs = (try? JSONSerialization.jsonObject(with: Data(r.inputs.utf8))) as? [String: Any] ?? [:]
+            let isSource = descriptor?.granularity == .source
+            var inputs: [Input] = []
+            for port in recordedInputs.keys.sorted() {
+                guard let value = recordedInputs[port] as? String else { continue }
+                if isSource || Digest(hex: value) == nil {
+                    inputs.append(Input(port: port, datasetFile: value))
+                } else {
+                    inputs.append(Input(port: port, digest: value))
+                }
+            }
+            let run = try run(r.runID)
+            return Step(number: number, depth: depth, node: r.node, stage: r.stage,
+                        stageVersion: (recorded["@version"] as? NSNumber)?.intValue,
+                        item: r.item, itemCount: itemCount, key: r.key, params: params, inputs: inputs,
+                        runID: r.runID, runStarted: run?.started, runCommand: run?.command)
+        }
+
+        /// One JSON value as compact text (`10`, `0.25`, `"cams"`), the same for a recorded and a default value.
+        static func jsonText(_ v: Any) -> String {
+            guard let data = try? JSONSerialization.data(withJSONObject: [v], options: [.sortedKeys, .fragmentsAllowed]) else { return "\(v)" }
+            let s = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\\/", with: "/")
+            return String(s.dropFirst().dropLast())
+        }
+    }
+}
