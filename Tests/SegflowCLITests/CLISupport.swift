@@ -24,8 +24,8 @@ enum CLI {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // Files, not pipes: a chatty command cannot block on a full pipe.
-        FileManager.default.createFile(atPath: dir + "/out", contents: nil)
-        FileManager.default.createFile(atPath: dir + "/err", contents: nil)
+        _ = FileManager.default.createFile(atPath: dir + "/out", contents: nil)
+        _ = FileManager.default.createFile(atPath: dir + "/err", contents: nil)
         p.standardOutput = FileHandle(forWritingAtPath: dir + "/out")
         p.standardError = FileHandle(forWritingAtPath: dir + "/err")
         p.standardInput = FileHandle.nullDevice
