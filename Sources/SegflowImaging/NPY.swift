@@ -41,7 +41,7 @@ public struct NPYArray: Equatable, Sendable {
         let available = bytes.count - header.dataOffset
         guard count <= available / itemSize else {
             throw ImagingError(.corrupt, path: name,
-                               problem: "truncated .npy: shape \(header.shape) needs \(count * itemSize) bytes of data, found \(available)",
+                               problem: "truncated .npy: shape \(header.shape) needs \(count) values of \(itemSize) bytes, found \(available) bytes",
                                hint: "the file is incomplete; write it again")
         }
         let values = bytes.withUnsafeBytes { raw -> [Float] in

@@ -77,4 +77,18 @@ final class NPYTests: XCTestCase {
         assertImagingError(try NPYArray.read(path: "\(dir)/missing.npy"), kind: .cannotRead,
                            path: "\(dir)/missing.npy")
     }
+
+    /// Found by fuzz/FuzzNPY: a header whose shape multiplies to just under Int.max passed the
+    /// shape check, and the "truncated" message's byte count (values x 8) overflowed and trapped.
+    func testShapeNearIntMaxIsATruncatedFileNotATrap() throws {
+        for shape in ["(9223372036854775807,)", "(4611686018427387904,)", "(3037000499, 3037000499)"] {
+            var header = "{'descr': '<f8', 'fortran_order': False, 'shape': \(shape), }"
+            header += String(repeating: " ", count: (64 - (10 + header.utf8.count + 1) % 64) % 64) + "\n"
+            var bytes = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+            bytes.append(contentsOf: [UInt8(header.utf8.count & 0xff), UInt8(header.utf8.count >> 8)])
+            bytes.append(contentsOf: Array(header.utf8) + [UInt8](repeating: 0, count: 16))
+            assertImagingError(try NPYArray.decode(bytes, name: "huge.npy"), kind: .corrupt,
+                               path: "huge.npy", contains: ["truncated"])
+        }
+    }
 }
