@@ -7,7 +7,7 @@ SYSTEM_PACKAGES := libyaml-dev libsqlite3-dev libpng-dev libjpeg62-turbo-dev pkg
 # symbols at start (static Foundation needs libcurl's headers and archive: libcurl4-openssl-dev).
 RELEASE_FLAGS := -c release --static-swift-stdlib
 
-.PHONY: quickstart test deps build build-info release install plugins bench clean
+.PHONY: quickstart test deps build build-info release install plugins bench clean fuzz sanitize
 PREFIX ?= /usr/local
 DESTDIR ?=
 BUILD_INFO := Sources/CBuildInfo/commit.h
@@ -64,6 +64,15 @@ test: release
 	$(SWIFT) test --skip-build
 	cd plugins/torch && "$$(../../$(SEGFLOW) plugins env torch)/bin/python" -m unittest discover -s tests
 	bash bench/crf/check.sh
+
+## fuzz: bounded libFuzzer runs (ASan) of the pipeline loader and the PNG/JPEG/NPY decoders, FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	bash fuzz/run.sh $(FUZZ_SECONDS)
+
+## sanitize: the Swift tests once under AddressSanitizer and once under ThreadSanitizer.
+sanitize: deps
+	bash .ci/sanitize.sh
 
 bench: release
 	bash bench/run.sh

@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 // Layers, arrows pointing down only:
@@ -81,3 +82,14 @@ let package = Package(
     // Swift 5 mode: the engine shares state across threads behind locks it owns.
     swiftLanguageModes: [.v5]
 )
+
+// libFuzzer targets (fuzz/), each feeding one input to a parser or decoder the engine reads untrusted
+// files with. Only with SEGFLOW_FUZZ=1 and `--sanitize fuzzer --sanitize address`, where libFuzzer
+// supplies `main` (they do not link otherwise): `bash fuzz/run.sh [SECONDS]`.
+if ProcessInfo.processInfo.environment["SEGFLOW_FUZZ"] == "1" {
+    for (name, layers) in [("FuzzPipeline", ["SegflowSpec", "SegflowGraph", "SegflowStages"]),
+                           ("FuzzPNG", ["SegflowImaging"]), ("FuzzJPEG", ["SegflowImaging"]), ("FuzzNPY", ["SegflowImaging"])] {
+        package.targets.append(.executableTarget(name: name, dependencies: layers.map { .target(name: $0) },
+                                                 path: "fuzz/\(name)"))
+    }
+}
