@@ -1,6 +1,7 @@
 import Foundation
 import SegflowCore
 import SegflowGraph
+import SegflowImaging
 import SegflowSpec
 import SegflowVision
 
@@ -47,7 +48,7 @@ public struct COCOAnnotationsStage: AnnotationSource {
         for (n, image) in images.enumerated() {
             guard let id = (image["id"] as? NSNumber)?.intValue, let fileName = image["file_name"] as? String,
                   let width = (image["width"] as? NSNumber)?.intValue, let height = (image["height"] as? NSNumber)?.intValue,
-                  width > 0, height > 0, width * height <= 1 << 28 else {
+                  width > 0, height > 0, width <= 1 << 20, height <= 1 << 20, width * height <= ImageIO.defaultMaxPixels else {
                 throw fail("images[\(n)] needs an id, a file_name and a positive width and height")
             }
             let name = (fileName as NSString).lastPathComponent
@@ -56,6 +57,15 @@ public struct COCOAnnotationsStage: AnnotationSource {
             seen[stem] = fileName
             guard FileManager.default.fileExists(atPath: folder + fileName) else {
                 throw fail("images[\(n)] \(fileName) is not in \(imagesDir)", "set images: to the folder the file_name values are relative to")
+            }
+            // The annotations are in the JSON's pixels: an image of another size would get boxes and masks that fit it not.
+            let actual: (width: Int, height: Int)
+            do { actual = try ImageIO.imageSize(path: folder + fileName) } catch let e as ImagingError {
+                throw SegflowError.user("cocoAnnotations: \(e.description)")
+            }
+            guard actual == (width, height) else {
+                throw fail("images[\(n)] says \(fileName) is \(width)x\(height), but \(folder + fileName) is \(actual.width)x\(actual.height)",
+                           "point images: to the images the annotations were made on (not resized copies)")
             }
             out.append(SourceFile(port: "images", name: name, path: folder + fileName))
             let regions = try (byImage[id] ?? []).map { k, a in

@@ -63,8 +63,17 @@ public struct LabelStudioBrushStage: AnnotationSource {
                 throw SegflowError.user("labelStudioBrush: \(exportFolder)\(files[0].name): task \(task)'s image \(stem) is not in \(imagesDir)",
                                         hint: taskStems.isEmpty ? "set taskImages: to Label Studio's JSON export or a {\"<task id>\": \"<stem>\"} file" : "check taskImages")
             }
+            let mask = try merge(files, folder: exportFolder, names: names)
+            let size: (width: Int, height: Int)
+            do { size = try ImageIO.imageSize(path: imagesFolder + image) } catch let e as ImagingError {
+                throw SegflowError.user("labelStudioBrush: \(e.description)")
+            }
+            guard size == (mask.width, mask.height) else {
+                throw SegflowError.user("labelStudioBrush: \(exportFolder)\(files[0].name) is \(mask.width)x\(mask.height) but task \(task)'s image \(imagesFolder + image) is \(size.width)x\(size.height)",
+                                        hint: "check taskImages: the task's image is the one its brush was painted on")
+            }
             out.append(SourceFile(port: "images", name: image, folder: imagesFolder))
-            out.append(SourceFile(port: "masks", name: stem + ".png", content: try merge(files, folder: exportFolder, names: names),
+            out.append(SourceFile(port: "masks", name: stem + ".png", content: try AnnotationContent.maskPNG(mask.pixels, width: mask.width, height: mask.height),
                                   origin: exportFolder + files[0].name))
         }
         return out
@@ -72,8 +81,8 @@ public struct LabelStudioBrushStage: AnnotationSource {
 
     /// Painted pixels (value >= 128: the brush's alpha) take the file's class; a pixel painted with two
     /// classes becomes 255, as does an unpainted one.
-    func merge(_ files: [Export], folder: String, names: AnnotationClasses) throws -> Data {
-        var pixels: [UInt8] = []
+    func merge(_ files: [Export], folder: String, names: AnnotationClasses) throws -> GrayImage {
+        var pixels: [UInt8] = [], conflict: [Bool] = []
         var size = (0, 0)
         for f in files {
             let channel = try Self.channel(f, folder: folder, names: names)
@@ -86,19 +95,15 @@ public struct LabelStudioBrushStage: AnnotationSource {
                 throw SegflowError.user("labelStudioBrush: \(folder)\(f.name) is \(mask.width)x\(mask.height), other PNGs of task \(f.task) \(size.0)x\(size.1)",
                                         hint: "one task's brush PNGs have its image's size")
             }
+            if conflict.isEmpty { conflict = [Bool](repeating: false, count: pixels.count) }
             let id = names.id(channel)
-            var conflict = [Bool](repeating: false, count: 0)
-            for i in 0..<pixels.count where mask.pixels[i] >= 128 {
-                if pixels[i] == 255 { pixels[i] = id } else if pixels[i] != id {
-                    if conflict.isEmpty { conflict = [Bool](repeating: false, count: pixels.count) }
-                    conflict[i] = true
-                }
+            for i in 0..<pixels.count where mask.pixels[i] >= 128 && !conflict[i] {
+                if pixels[i] == 255 { pixels[i] = id } else if pixels[i] != id { conflict[i] = true }
             }
-            // A pixel claimed twice stays 255 whatever comes after: marked, then cleared.
-            for (i, c) in conflict.enumerated() where c { pixels[i] = 254 }
         }
-        for i in pixels.indices where pixels[i] == 254 { pixels[i] = 255 }
-        return try AnnotationContent.maskPNG(pixels, width: size.0, height: size.1)
+        // A pixel claimed by two classes stays unknown, whichever file came last.
+        for i in pixels.indices where conflict[i] { pixels[i] = 255 }
+        return GrayImage(width: size.0, height: size.1, pixels: pixels)
     }
 
     /// The label of `<Tag>-<label>`: the longest dash-separated tail that names a class (a tag or a label may hold dashes).

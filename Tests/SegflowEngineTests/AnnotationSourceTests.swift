@@ -153,5 +153,14 @@ final class AnnotationSourceTests: XCTestCase {
         } catch {
             XCTAssertTrue("\(error)".contains("names[1]: class 'dragon' maps to no class"), "\(error)")
         }
+        // Annotations made on another size of the image are refused, naming both.
+        try #"{"images": [{"id": 1, "file_name": "0001TP_006690.png", "width": 480, "height": 360}], "annotations": [], "categories": []}"#
+            .write(toFile: dir + "/coco.json", atomically: true, encoding: .utf8)
+        do {
+            _ = try await run("  coco: {type: cocoAnnotations, params: {file: coco.json, images: images}}")
+            XCTFail("no error")
+        } catch {
+            XCTAssertTrue("\(error)".contains("images[0] says 0001TP_006690.png is 480x360, but \(dir!)/images/0001TP_006690.png is 240x180"), "\(error)")
+        }
     }
 }
