@@ -36,8 +36,9 @@ bytes=$(plan "$SEGFLOW" --json | wc -c)
 escaped=$(plan "$SEGFLOW" --json | grep -c '\\/' || true)
 echo "N=$n  plan:$plains  (best $best_plain s)"
 echo "N=$n  plan --json:$jsons  (best $best_json s, $bytes bytes, lines with \\/: $escaped)"
-echo "ratio json/plain (best of $rounds): $(echo "scale=2; $best_json / $best_plain" | bc)"
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo "ratio json/plain: best of $rounds $(echo "scale=2; $best_json / $best_plain" | bc), medians $(median "$jsons") / $(median "$plains") = $(echo "scale=2; $(median "$jsons") / $(median "$plains")" | bc)"
 if [ -n "${OLD:-}" ]; then
   echo "N=$n  old plan --json ($OLD):$olds  (best $best_old s)"
-  echo "ratio old json/plain: $(echo "scale=2; $best_old / $best_plain" | bc)"
+  echo "ratio old json/plain: best $(echo "scale=2; $best_old / $best_plain" | bc), medians $(median "$olds") / $(median "$plains") = $(echo "scale=2; $(median "$olds") / $(median "$plains")" | bc)"
 fi
