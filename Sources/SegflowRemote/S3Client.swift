@@ -24,7 +24,8 @@ public final class S3Client: @unchecked Sendable {
         signer = SigV4Signer(credentials: config.credentials, region: config.region, service: "s3")
         let c = URLSessionConfiguration.ephemeral
         c.httpMaximumConnectionsPerHost = 32
-        c.timeoutIntervalForRequest = 120
+        // An idle timer: a connection dropped mid-upload is noticed only when it fires.
+        c.timeoutIntervalForRequest = 60
         c.requestCachePolicy = .reloadIgnoringLocalCacheData
         session = URLSession(configuration: c)
     }

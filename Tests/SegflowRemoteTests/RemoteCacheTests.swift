@@ -128,3 +128,42 @@ final class RemoteCacheTests: XCTestCase {
         XCTAssertTrue(head.headers["etag"]?.contains("-3") == true, "\(head.headers)")
     }
 }
+
+/// Transfers survive 503 SlowDown, 429 and dropped connections: a proxy in front of moto injects one
+/// every 4th request, and every object and row still arrives, each once.
+final class RemoteRetryTests: XCTestCase {
+    func testTransfersRetryThrough5xx429AndDroppedConnections() async throws {
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        try await moto.createBucket("lab")
+        let faults = NSTemporaryDirectory() + "segflow-faults-\(UUID().uuidString)"
+        defer { unlink(faults) }
+        let proxy = Process(), input = Pipe(), output = Pipe()
+        proxy.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        proxy.arguments = ["python3", URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/remote/flaky_proxy.py").path, "\(moto.port)", faults]
+        proxy.standardInput = input; proxy.standardOutput = output
+        try proxy.run()
+        defer { try? input.fileHandleForWriting.close(); proxy.waitUntilExit() }
+        let line = output.fileHandleForReading.availableData
+        let port = try XCTUnwrap(Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+
+        let f = try RemoteFixture(items: 12)
+        let (a, first, _) = try await f.run(cache: "cacheA")
+        var env = moto.environment()
+        env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:\(port)"
+        let flaky = try XCTUnwrap(try RemoteURL.open("s3://lab/r", environment: env) as? S3Remote)
+        flaky.client.baseDelay = 0.01
+        let s = try await RemoteCache(remote: flaky, workspace: a.workspace).push(try a.rowsToPush(pipeline: nil).rows, workspace: a.workspace)
+        XCTAssertEqual(s.failed, 0, "\(s.errors)")
+        XCTAssertEqual(s.sent, 13); XCTAssertEqual(s.rows, 13)
+        let injected = (try? String(contentsOfFile: faults, encoding: .utf8))?.split(separator: "\n") ?? []
+        XCTAssertTrue(injected.contains { $0.hasPrefix("503") } && injected.contains { $0.hasPrefix("429") }
+                      && injected.contains { $0.hasPrefix("drop") }, "\(injected)")
+        // Read back through the flaky proxy too: a fresh cache computes nothing.
+        f.counter.reset()
+        let (_, second, _) = try await f.run(cache: "cacheB", remote: flaky)
+        XCTAssertEqual(f.counter.total, 0)
+        XCTAssertEqual(second.node("tally")?.outputs.mapValues(\.digest), first.node("tally")?.outputs.mapValues(\.digest))
+    }
+}
