@@ -19,16 +19,16 @@ public struct PluginEnvironment: Sendable {
     /// then be traced to a plugin that is installed but not searched from where segflow runs.
     static let usersFile = ".segflow-plugin-folders"
 
-    /// Adds this plugin's folder to the venv's users file (once; a failure to write only loses a hint).
+    /// Adds this plugin's folder to the venv's users file, dropping folders that are gone (test copies,
+    /// removed checkouts) so the file stays small; written atomically. A failure only loses a hint.
     func recordUser() {
         guard let p = path else { return }
         let file = p + "/" + Self.usersFile
         let dir = URL(fileURLWithPath: plugin.directory).standardized.path
-        let known = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
-        guard !known.split(separator: "\n").contains(Substring(dir)) else { return }
-        if let h = FileHandle(forWritingAtPath: file) ?? (FileManager.default.createFile(atPath: file, contents: nil) ? FileHandle(forWritingAtPath: file) : nil) {
-            h.seekToEndOfFile(); h.write(Data((dir + "\n").utf8)); try? h.close()
-        }
+        let known = ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        let kept = known.filter { $0 != dir && FileManager.default.fileExists(atPath: $0 + "/plugin.yaml") } + [dir]
+        guard kept != known else { return }
+        try? (kept.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
     }
 
     /// The venv folder, or nil when the plugin runs on the system python.
