@@ -28,6 +28,9 @@ let package = Package(
         /// setjmp/longjmp guards around libpng and libjpeg: Swift cannot catch a longjmp.
         .target(name: "CImageShim", dependencies: ["CPNG", "CJPEG"]),
 
+        /// syncfs(2) for the store's batched durability (not exported by Swift's Glibc module).
+        .target(name: "CFileSync"),
+
         // MARK: - Layers
         .target(name: "SegflowCore", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
@@ -35,7 +38,7 @@ let package = Package(
         .target(name: "SegflowSpec", dependencies: ["SegflowCore", "CYAML"]),
         .target(name: "SegflowGraph", dependencies: ["SegflowCore", "SegflowSpec"]),
         .target(name: "SegflowStore", dependencies: [
-            "SegflowCore", "SegflowGraph",
+            "SegflowCore", "SegflowGraph", "CFileSync",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),

@@ -158,5 +158,7 @@ public struct DigestStream {
     private var hasher = SHA256()
     public init() {}
     public mutating func update(_ data: Data) { hasher.update(data: data) }
+    /// Bytes in place (a reused copy buffer: no `Data` per chunk).
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
     public func finalize() -> Digest { Digest(bytes: hasher.finalize()) }
 }

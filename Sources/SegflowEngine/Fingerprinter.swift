@@ -47,22 +47,35 @@ final class Fingerprinter {
         let nameStart = utf8.index(after: slash)
         let folder = try self.folder(of: path, slash: slash, nameStart: nameStart)
         let name = String(path[nameStart...])
+        let fresh = try Self.fingerprint(path, name: name, in: folder.fd, known: folder.table[name], copyingInto: store)
+        if fresh.known { return (fresh.print.digest, fresh.print.imported) }
+        record(fresh.print, name: name, path: path, in: folder)
+        return (fresh.print.digest, false)
+    }
+
+    /// A file's fingerprint: the known one when size, mtime and inode match, else read now (hashed, or
+    /// copied into `store` while hashing). Touches no shared state: imports call it on every core.
+    private static func fingerprint(_ path: String, name: String, in folderFD: Int32, known: Fingerprint?,
+                                    copyingInto store: ObjectStore?) throws -> (print: Fingerprint, known: Bool) {
         var st = stat()
-        let rc = folder.fd >= 0 ? fstatat(folder.fd, name, &st, 0) : stat(path, &st)
+        let rc = folderFD >= 0 ? fstatat(folderFD, name, &st, 0) : stat(path, &st)
         guard rc == 0 else {
             throw SegflowError.user("cannot read \(path): \(String(cString: strerror(errno)))", hint: "check that the file exists")
         }
         let size = Int64(st.st_size)
         let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
         let inode = Int64(bitPattern: UInt64(st.st_ino))
-        if let f = folder.table[name], f.size == size, f.mtimeNanos == mtime, f.inode == inode { return (f.digest, f.imported) }
+        if let f = known, f.size == size, f.mtimeNanos == mtime, f.inode == inode { return (f, true) }
         let d = try store.map { try $0.ingest(copyingFile: path) } ?? Digest.ofFile(at: path)
+        return (Fingerprint(size: size, mtimeNanos: mtime, inode: inode, digest: d), false)
+    }
+
+    /// Remembers a file read in this session.
+    private func record(_ fp: Fingerprint, name: String, path: String, in folder: Folder) {
         hashed += 1
-        let fp = Fingerprint(size: size, mtimeNanos: mtime, inode: inode, digest: d)
         folder.table[name] = fp
         updated[path] = fp
         read.insert(path)
-        return (d, false)
     }
 
     /// Digests of many files at once (a source node's whole dataset): the stats and table lookups run on
@@ -94,7 +107,18 @@ final class Fingerprinter {
                 }
             }
         }
-        // Serial: anything not matched goes through `lookup` (hashing, errors naming the file).
+        // Anything not matched is read (hashed, or copied in while hashing) on every core; the results are
+        // recorded serially, in file order, and the first file that failed is the error.
+        let unknown = matches.indices.filter { k in if case .unknown = matches[k] { return folderOf[k] != nil }; return false }
+        let fresh = parallelResults(unknown.count) { u in
+            let k = unknown[u]
+            return try Self.fingerprint(files[k].path, name: files[k].fileName, in: folderOf[k]!.fd, known: nil, copyingInto: store).print
+        }
+        for (u, k) in unknown.enumerated() {
+            let fp = try fresh[u].get()
+            record(fp, name: files[k].fileName, path: files[k].path, in: folderOf[k]!)
+            matches[k] = .hit(fp.digest, false)
+        }
         var result: [(digest: Digest, imported: Bool)] = []
         result.reserveCapacity(files.count)
         for (k, m) in matches.enumerated() {

@@ -75,18 +75,27 @@ final class NodeExecutor: @unchecked Sendable {
         for p in plan.node.descriptor.outputs where outputs[p.name] == nil { outputs[p.name] = FileTree() }
         var ran = 0
         let toRun = plan.items.filter { $0.status == .run }.count
+        // Every file into the store first, on every core (a run's planner has usually copied them in while
+        // hashing already: then this only checks they are there); the first failure in file order is the error.
+        let files = plan.items.filter { $0.status == .run }.flatMap { item in
+            item.sourceFiles.map { (file: $0, expected: item.outputs[$0.port]!.files[$0.name]!) }
+        }
+        let objects = workspace.objects, cancellation = self.cancellation
+        let stored = parallelResults(files.count) { k -> Digest? in
+            if cancellation.isCancelled { return nil }
+            let (f, expected) = files[k]
+            return try f.content.map { try objects.ingest(data: $0) } ?? objects.ingest(copyingFile: f.path, knownDigest: expected)
+        }
+        for (k, r) in stored.enumerated() {
+            guard let actual = try r.get() else { throw SegflowError.cancelled }
+            if actual != files[k].expected {
+                throw SegflowError.user("\(files[k].file.path) changed while segflow was reading it", hint: "run again once the file is stable")
+            }
+        }
         for item in plan.items {
             guard item.status == .run else { continue }
             if cancellation.isCancelled { throw SegflowError.cancelled }
             let t0 = Date()
-            for f in item.sourceFiles {
-                let expected = item.outputs[f.port]!.files[f.name]!
-                let actual = try f.content.map { try workspace.objects.ingest(data: $0) }
-                    ?? workspace.objects.ingest(copyingFile: f.path, knownDigest: expected)
-                if actual != expected {
-                    throw SegflowError.user("\(f.path) changed while segflow was reading it", hint: "run again once the file is stable")
-                }
-            }
             var e = HashEncoder(domain: "segflow.source.v1")
             e.append(string: plan.node.id); e.append(string: item.stem)
             for (_, tree) in item.outputs.sorted(by: { $0.key < $1.key }) { e.append(digest: tree.digest) }

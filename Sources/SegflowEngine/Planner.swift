@@ -104,7 +104,8 @@ final class Planner {
                 // An unchanged, already imported file needs no stat of its object: eviction clears the mark,
                 // and a stage re-hashes every input before reading it. A file first seen now is new input even
                 // when this planner already copied it in (its import record is still to be written).
-                if f.content == nil && workspace.objects.contains(d) && !fingerprints.isNew(f.path) { unmarked.append(f.path) } else {
+                // (`adopt`: an object no import record names yet may be left by a process that died unsynced.)
+                if f.content == nil && !fingerprints.isNew(f.path) && workspace.objects.adopt(d) { unmarked.append(f.path) } else {
                     items[i].status = .run
                     items[i].reasons.append("new input: \(f.port)/\(stem)")
                 }

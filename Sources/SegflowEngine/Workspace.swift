@@ -20,7 +20,7 @@ public final class Workspace: @unchecked Sendable {
         }
         try? FileManager.default.createDirectory(atPath: self.root + "/locks", withIntermediateDirectories: true)
         objects = try ObjectStore(root: self.root)
-        index = try Index(path: self.root + "/index.sqlite")
+        index = try Index(path: self.root + "/index.sqlite", durability: objects.durability)
     }
 
     /// The default cache: $SEGFLOW_CACHE, else ./cache.

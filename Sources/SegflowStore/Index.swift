@@ -56,6 +56,9 @@ public struct ExecutionRecord: Sendable {
 /// The SQLite index (GRDB, WAL, busy timeout, migrations). Only the coordinating process writes it.
 public final class Index: @unchecked Sendable {
     public let db: DatabaseWriter
+    /// The store's unsynced objects: every write transaction makes them durable first, so nothing the
+    /// index names can be lost in a crash after it commits (nil: an index without a store, in tests).
+    public let durability: DurabilityBarrier?
 
     /// Opens (and migrates) `path`; `nil` gives an in-memory index for tests.
     ///
@@ -63,7 +66,8 @@ public final class Index: @unchecked Sendable {
     /// under an exclusive lock on `path.lock`. GRDB's migrator reads which migrations are applied
     /// before its write transaction, so two openers would otherwise both create the schema ("table
     /// results already exists", "UNIQUE constraint failed: grdb_migrations.identifier").
-    public init(path: String?) throws {
+    public init(path: String?, durability: DurabilityBarrier? = nil) throws {
+        self.durability = durability
         var config = Configuration()
         config.busyMode = .timeout(10)
         do {
@@ -81,6 +85,13 @@ public final class Index: @unchecked Sendable {
             throw SegflowError.user("cannot open the cache index \(path ?? ":memory:"): \(e.message ?? "\(e)")",
                                     hint: "another segflow may hold it, or it is damaged: move the cache folder aside and run again")
         }
+    }
+
+    /// A write transaction, after the pending objects are durable (see `DurabilityBarrier`). Every
+    /// write of the index goes through here: results, run records, memos and import marks all name objects.
+    func write<T>(_ updates: (Database) throws -> T) throws -> T {
+        try durability?.sync()
+        return try db.write(updates)
     }
 
     static var migrator: DatabaseMigrator {
@@ -233,7 +244,7 @@ public final class Index: @unchecked Sendable {
 
     /// Commits results and execution records in ONE transaction, after their objects are in the store.
     public func commit(results: [ResultRecord], executions: [ExecutionRecord], runID: Int64) throws {
-        try db.write { db in
+        try write { db in
             let now = Date().timeIntervalSince1970
             for r in results {
                 try db.execute(sql: """
@@ -257,7 +268,7 @@ public final class Index: @unchecked Sendable {
 
     /// Forgets results whose outputs include a digest (a corrupt object), so they are recomputed.
     public func forgetResults(producing d: Digest) throws {
-        try db.write { db in
+        try write { db in
             let keys = try String.fetchAll(db, sql: "SELECT key FROM result_files WHERE digest = ?", arguments: [d.hex])
             for k in keys {
                 try db.execute(sql: "DELETE FROM results WHERE key = ?", arguments: [k])
@@ -322,7 +333,7 @@ public final class Index: @unchecked Sendable {
 
     public func saveFingerprints(_ fps: [String: Fingerprint]) throws {
         guard !fps.isEmpty else { return }
-        try db.write { db in
+        try write { db in
             let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO fingerprints (path, size, mtime_ns, inode, digest, imported) VALUES (?,?,?,?,?,?)")
             for (p, f) in fps { try stmt.execute(arguments: [p, f.size, f.mtimeNanos, f.inode, f.digest.hex, f.imported]) }
         }
@@ -331,7 +342,7 @@ public final class Index: @unchecked Sendable {
     /// Marks files as copied into the store.
     public func markImported(paths: [String]) throws {
         guard !paths.isEmpty else { return }
-        try db.write { db in
+        try write { db in
             let stmt = try db.cachedStatement(sql: "UPDATE fingerprints SET imported = 1 WHERE path = ?")
             for p in paths { try stmt.execute(arguments: [p]) }
         }
@@ -348,7 +359,7 @@ public final class Index: @unchecked Sendable {
     /// An object was evicted: files with that content must be imported again, and no node memo may
     /// vouch for outputs any more (one may have named it).
     public func forgetImports(of d: Digest) throws {
-        try db.write { db in
+        try write { db in
             try db.execute(sql: "UPDATE fingerprints SET imported = 0 WHERE digest = ?", arguments: [d.hex])
             try Self.forgetNodeMemos(db)
         }

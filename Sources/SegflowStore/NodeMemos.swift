@@ -47,7 +47,7 @@ extension Index {
     /// Records (or replaces) the memo of `node` under `key`.
     public func recordNodeMemo(_ key: Digest, node: String, memo: NodeMemo) throws {
         let outputs = CanonicalValue.map(memo.outputs.mapValues { .string($0.hex) }).json
-        try db.write { db in
+        try write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO node_memos (key, node, outputs, items) VALUES (?, ?, ?, ?)",
                            arguments: [key.hex, node, outputs, memo.items])
         }

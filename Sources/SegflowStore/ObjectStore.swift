@@ -12,6 +12,8 @@ public struct ObjectStore: Sendable {
     /// The objects folder held open: `contains` stats `ab/cdef...` relative to it, without building a
     /// `String` or walking the cache path for each of the thousands of objects a plan checks.
     private let objectsFolder: FolderHandle
+    /// Objects placed since the index last wrote: each index write transaction syncs them first.
+    public let durability: DurabilityBarrier
 
     public init(root: String) throws {
         self.root = root
@@ -20,6 +22,7 @@ public struct ObjectStore: Sendable {
             try fm.createDirectory(atPath: d, withIntermediateDirectories: true)
         }
         objectsFolder = FolderHandle(path: root + "/objects")
+        durability = DurabilityBarrier(objectsDirectory: root + "/objects")
     }
 
     public func path(of d: Digest) -> String {
@@ -56,58 +59,88 @@ public struct ObjectStore: Sendable {
     /// Removes an object (corrupt, or garbage).
     public func evict(_ d: Digest) {
         verified.remove(d)
-        let p = path(of: d)
-        chmod(p, 0o644)
-        unlink(p)
+        // No chmod first: unlinking needs only the folder's write permission, and a results/ hard link
+        // to the same file must stay read-only.
+        unlink(path(of: d))
     }
 
     /// Adds a file by moving it in (it must be on the same filesystem, e.g. under `tmp/`).
-    /// Hash, fsync, rename: a crash leaves either no object or a complete one.
+    /// Hash, rename; durable at the next `durability.sync()`, which every index write makes first.
     @discardableResult
     public func ingest(movingFile source: String) throws -> Digest {
         let d = try Digest.ofFile(at: source)
-        try fsyncFile(source)
         return try place(source, as: d)
     }
 
-    /// Renames a complete, synced file into place under its digest (or drops it if already there).
+    /// Renames a complete file into place under its digest (or drops it if that object is already there),
+    /// and lists it for the next durability barrier.
     private func place(_ source: String, as d: Digest) throws -> Digest {
         let dest = path(of: d)
-        if contains(d) { unlink(source); return d }
+        if adopt(d) { unlink(source); return d }
         try FileManager.default.createDirectory(atPath: (dest as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         chmod(source, 0o444)
         if rename(source, dest) != 0 {
             throw SegflowError.internal("cannot move \(source) into the store: \(String(cString: strerror(errno)))")
         }
         verified.insert(d)
+        durability.add(dest)
         return d
     }
 
+    /// Whether `d` is in the store and may be named by the index from now on. An object this process
+    /// wrote or re-hashed is; one found on disk is re-hashed first (a process that died before its batch
+    /// was synced may have left, after a power loss, a file whose bytes never reached the disk: that one
+    /// is evicted and written again) and is made durable at the next barrier with this process's objects.
+    public func adopt(_ d: Digest) -> Bool {
+        if verified.contains(d) { return true }
+        guard contains(d) else { return false }
+        guard let actual = try? Digest.ofFile(at: path(of: d)), actual == d else { evict(d); return false }
+        verified.insert(d)
+        durability.add(path(of: d))
+        return true
+    }
+
     /// Adds a copy of a file that stays where it is (dataset imports). The copy is hashed as it is
-    /// written, so the source is read once and the copy is not hashed again.
+    /// written, so the source is read once and the copy is not hashed again. Safe to call from many
+    /// threads at once (imports copy on every core).
     @discardableResult
     public func ingest(copyingFile source: String, knownDigest: Digest? = nil) throws -> Digest {
-        if let k = knownDigest, contains(k) { return k }
-        guard let input = FileHandle(forReadingAtPath: source) else {
-            throw SegflowError.user("cannot read \(source)", hint: "check the file exists and is readable")
+        if let k = knownDigest, adopt(k) { return k }
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else {
+            throw SegflowError.user("cannot read \(source): \(String(cString: strerror(errno)))", hint: "check the file exists and is readable")
         }
-        defer { try? input.close() }
+        defer { close(input) }
+        var st = stat()
+        let size = fstat(input, &st) == 0 ? Int(st.st_size) : 0
         let tmp = tmpDirectory + "/ingest-\(UUID().uuidString)"
-        guard FileManager.default.createFile(atPath: tmp, contents: nil), let output = FileHandle(forWritingAtPath: tmp) else {
-            throw SegflowError.internal("cannot write \(tmp)")
-        }
+        let output = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444)
+        guard output >= 0 else { throw SegflowError.internal("cannot write \(tmp): \(String(cString: strerror(errno)))") }
+        // Sized to the file (most dataset files are far below 1 MiB): one read, one write, one hash update.
+        let capacity = min(max(size + 1, 4096), 1 << 20)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
+        defer { buffer.deallocate() }
         var hasher = DigestStream()
-        do {
-            while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
-                hasher.update(chunk)
-                try output.write(contentsOf: chunk)
-            }
-            try output.synchronize()
-            try output.close()
-        } catch {
-            try? output.close(); unlink(tmp)
-            throw SegflowError.user("cannot copy \(source) into the store: \(error.localizedDescription)")
+        func fail(_ what: String) -> SegflowError {
+            let reason = String(cString: strerror(errno))
+            close(output); unlink(tmp)
+            return .user("cannot copy \(source) into the store: \(what): \(reason)",
+                         hint: "check the file is readable and the cache's disk has free space")
         }
+        while true {
+            let n = readFile(input, buffer.baseAddress, capacity)
+            if n < 0 { if errno == EINTR { continue }; throw fail("read failed") }
+            if n == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            hasher.update(chunk)
+            var written = 0
+            while written < n {
+                let w = write(output, chunk.baseAddress! + written, n - written)
+                if w < 0 { if errno == EINTR { continue }; throw fail("write failed") }
+                written += w
+            }
+        }
+        if close(output) != 0 { unlink(tmp); throw SegflowError.user("cannot copy \(source) into the store: \(String(cString: strerror(errno)))") }
         return try place(tmp, as: hasher.finalize())
     }
 
@@ -115,7 +148,7 @@ public struct ObjectStore: Sendable {
     @discardableResult
     public func ingest(data: Data) throws -> Digest {
         let d = Digest.of(data)
-        if contains(d) { return d }
+        if adopt(d) { return d }
         let tmp = tmpDirectory + "/ingest-\(UUID().uuidString)"
         guard FileManager.default.createFile(atPath: tmp, contents: data) else {
             throw SegflowError.internal("cannot write \(tmp)")
@@ -141,13 +174,6 @@ public struct ObjectStore: Sendable {
         }
         return out
     }
-
-    private func fsyncFile(_ path: String) throws {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw SegflowError.internal("cannot open \(path) to fsync") }
-        defer { close(fd) }
-        fsync(fd)
-    }
 }
 
 /// A folder held open (read-only) for `fstatat`; -1 when it cannot be opened (callers fall back to paths).
@@ -165,3 +191,6 @@ final class DigestSet: @unchecked Sendable {
     func insert(_ d: Digest) { lock.lock(); set.insert(d); lock.unlock() }
     func remove(_ d: Digest) { lock.lock(); set.remove(d); lock.unlock() }
 }
+
+/// read(2), out of reach of `ObjectStore.read(_:)` inside the store's own methods.
+private func readFile(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }

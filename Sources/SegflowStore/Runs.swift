@@ -41,7 +41,7 @@ public struct RunNodeRecord: Sendable {
 
 extension Index {
     public func beginRun(pipeline: String, file: String, command: String) throws -> Int64 {
-        try db.write { db in
+        try write { db in
             try db.execute(sql: "INSERT INTO runs (pipeline, file, command, started, status) VALUES (?, ?, ?, ?, 'running')",
                            arguments: [pipeline, file, command, Date().timeIntervalSince1970])
             return db.lastInsertedRowID
@@ -49,14 +49,14 @@ extension Index {
     }
 
     public func finishRun(_ id: Int64, status: String, ran: Int, cached: Int, failed: Int) throws {
-        try db.write { db in
+        try write { db in
             try db.execute(sql: "UPDATE runs SET finished = ?, status = ?, ran = ?, cached = ?, failed = ? WHERE id = ?",
                            arguments: [Date().timeIntervalSince1970, status, ran, cached, failed, id])
         }
     }
 
     public func recordRunNode(_ runID: Int64, _ r: RunNodeRecord) throws {
-        try db.write { db in
+        try write { db in
             try db.execute(sql: """
                 INSERT OR REPLACE INTO run_nodes (run_id, node, stage, port, tree, status, ran, cached, failed, duration, params, metrics)
                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
@@ -124,7 +124,7 @@ extension Index {
 
     /// Drops results whose files are not all in `live`; returns how many.
     public func dropResults(notIn liveKeys: Set<String>) throws -> Int {
-        try db.write { db in
+        try write { db in
             let all = try String.fetchAll(db, sql: "SELECT key FROM results")
             var dropped = 0
             for k in all where !liveKeys.contains(k) {
