@@ -6,6 +6,13 @@ import SegflowStore
 /// `results/<pipeline>/<stage>/<port>/<file>`: read-only links into the store, refreshed after a run
 /// whose outputs differ from the linked ones (a cached run of a 10k-image pipeline rewrites nothing).
 ///
+/// Each file is a hard link to its object (the same read-only inode: no block of its own, and it stays
+/// valid when the cache folder is moved, copied with `cp -a` or mounted elsewhere); where a hard link
+/// cannot be made (results on another filesystem, an object at the filesystem's link limit, a missing
+/// object) it is a symlink with a relative target, `../../../objects/ab/cdef...`, which survives a move
+/// of the whole cache too. Absolute symlinks cost a 4 KB block each (the 90-byte target does not fit
+/// in the inode) and broke when the cache moved; measured in BENCHMARKS.md.
+///
 /// A run writes a pipeline's links holding that pipeline's lock (`locks/results-<pipeline>.lock`), so
 /// runs of one pipeline finishing at once take turns, and every temporary folder of a pipeline found
 /// while holding its lock was left by a run that died: the sweep removes them.
@@ -17,23 +24,31 @@ enum ResultLinks {
         workspace.locksDirectory + "/results-\(pipeline).lock"
     }
 
-    static func refresh(workspace: Workspace, pipeline: String, nodes: [NodeSummary]) throws {
+    /// How result files point at their objects.
+    enum Style: Sendable {
+        /// Hard links, falling back to relative symlinks file by file.
+        case hardLinks
+        /// Relative symlinks only.
+        case symlinks
+    }
+
+    static func refresh(workspace: Workspace, pipeline: String, nodes: [NodeSummary], style: Style = .hardLinks) throws {
         try withLock(workspace: workspace, pipeline: pipeline) {
             let fm = FileManager.default
             let base = workspace.resultsDirectory + "/" + pipeline
-            let stamp = self.stamp(workspace: workspace, nodes: nodes)
+            let stamp = self.stamp(workspace: workspace, nodes: nodes, style: style)
             if (try? String(contentsOfFile: base + "/" + stampName, encoding: .utf8)) == stamp { return }
             let staging = workspace.resultsDirectory + "/" + Leftovers.name(pipeline, .staging)
             try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
             try stamp.write(toFile: staging + "/" + stampName, atomically: false, encoding: .utf8)
-            for n in nodes { try link(n, workspace: workspace, into: staging + "/" + n.node) }
+            for n in nodes { try link(n, workspace: workspace, into: staging + "/" + n.node, style: style) }
             try swap(staging, into: base, aside: workspace.resultsDirectory + "/" + Leftovers.name(pipeline, .old))
         }
     }
 
     /// After a run of part of the pipeline: replaces the links of these nodes only (each node's folder swapped
     /// whole) and drops the stamp, so the next full run checks every link again.
-    static func update(workspace: Workspace, pipeline: String, nodes: [NodeSummary]) throws {
+    static func update(workspace: Workspace, pipeline: String, nodes: [NodeSummary], style: Style = .hardLinks) throws {
         try withLock(workspace: workspace, pipeline: pipeline) {
             let base = workspace.resultsDirectory + "/" + pipeline
             try? FileManager.default.removeItem(atPath: base + "/" + stampName)
@@ -42,7 +57,7 @@ enum ResultLinks {
                 let target = base + "/" + n.node
                 let parent = (target as NSString).deletingLastPathComponent, stage = (target as NSString).lastPathComponent
                 let staging = parent + "/" + Leftovers.name(stage, .staging)
-                try link(n, workspace: workspace, into: staging)
+                try link(n, workspace: workspace, into: staging, style: style)
                 try swap(staging, into: target, aside: parent + "/" + Leftovers.name(stage, .old))
             }
         }
@@ -56,14 +71,28 @@ enum ResultLinks {
         }
     }
 
-    /// One node's port trees as links under `dir`.
-    private static func link(_ n: NodeSummary, workspace: Workspace, into dir: String) throws {
+    /// One node's port trees as links under `dir` (a staging folder at the depth of the final one, so a
+    /// relative target written here is right once the folder is swapped into place).
+    private static func link(_ n: NodeSummary, workspace: Workspace, into dir: String, style: Style) throws {
         let fm = FileManager.default
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
         for (port, tree) in n.outputs {
-            try fm.createDirectory(atPath: dir + "/" + port, withIntermediateDirectories: true)
-            for (name, d) in tree.files { symlink(workspace.objects.path(of: d), dir + "/" + port + "/" + name) }
+            let folder = dir + "/" + port
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let up = relativeRoot(of: folder, under: workspace.root)
+            for (name, d) in tree.files {
+                let dest = folder + "/" + name
+                if style == .hardLinks, Foundation.link(workspace.objects.path(of: d), dest) == 0 { continue }
+                let hex = d.hex
+                symlink(up + "objects/" + hex.prefix(2) + "/" + hex.dropFirst(2), dest)
+            }
         }
+    }
+
+    /// `../` once per folder between `folder` and the cache root it lies under.
+    static func relativeRoot(of folder: String, under root: String) -> String {
+        let depth = folder.dropFirst(root.count).split(separator: "/").count
+        return String(repeating: "../", count: depth)
     }
 
     /// Puts `staging` at `target`, whole: readers see the old or the new set, never half. The old one is
@@ -75,10 +104,12 @@ enum ResultLinks {
         try? fm.removeItem(atPath: aside)
     }
 
-    /// What the links would be: every node's port trees, and the store they point into.
-    static func stamp(workspace: Workspace, nodes: [NodeSummary]) -> String {
-        var e = HashEncoder(domain: "segflow.links.v1")
-        e.append(string: workspace.objects.objectsDirectory)
+    /// What the links would be: every node's port trees and how they are linked. Not where the cache is:
+    /// hard links and relative targets stay right when it moves. (v1 stamps, of absolute symlinks, never
+    /// match: a first run after the upgrade rewrites them.)
+    static func stamp(workspace: Workspace, nodes: [NodeSummary], style: Style = .hardLinks) -> String {
+        var e = HashEncoder(domain: "segflow.links.v2")
+        e.append(string: style == .hardLinks ? "hard" : "symbolic")
         for n in nodes.sorted(by: { $0.node < $1.node }) {
             for port in n.outputs.keys.sorted() {
                 e.append(string: n.node); e.append(string: port); e.append(digest: n.outputs[port]!.digest)
