@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 SEGFLOW := .build/release/segflow
-SYSTEM_PACKAGES := libyaml-dev libsqlite3-dev libpng-dev libjpeg62-turbo-dev pkg-config python3-venv python3-dev g++ libcurl4-openssl-dev ffmpeg graphviz
+SYSTEM_PACKAGES := libyaml-dev libsqlite3-dev libpng-dev libjpeg62-turbo-dev pkg-config python3-venv python3-dev g++ libcurl4-openssl-dev ffmpeg graphviz libfreetype-dev libfontconfig-dev fontconfig fonts-wqy-microhei
 # The Swift runtime linked in: a 10k-image `segflow plan` spends ~20 ms less resolving shared-library
 # symbols at start (static Foundation needs libcurl's headers and archive: libcurl4-openssl-dev).
 RELEASE_FLAGS := -c release --static-swift-stdlib

@@ -27,6 +27,12 @@ let package = Package(
                        providers: [.apt(["libjpeg62-turbo-dev"])]),
         /// setjmp/longjmp guards around libpng and libjpeg: Swift cannot catch a longjmp.
         .target(name: "CImageShim", dependencies: ["CPNG", "CJPEG"]),
+        .systemLibrary(name: "CFreeType", pkgConfig: "freetype2",
+                       providers: [.apt(["libfreetype-dev"])]),
+        .systemLibrary(name: "CFontconfig", pkgConfig: "fontconfig",
+                       providers: [.apt(["libfontconfig-dev"])]),
+        /// Caption text: FreeType glyphs, fontconfig's font search, behind a few plain C functions.
+        .target(name: "CFontShim", dependencies: ["CFreeType", "CFontconfig"]),
 
         /// syncfs(2) for the store's batched durability (not exported by Swift's Glibc module).
         .target(name: "CFileSync"),
@@ -42,7 +48,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
-        .target(name: "SegflowImaging", dependencies: ["CImageShim"]),
+        .target(name: "SegflowImaging", dependencies: ["CImageShim", "CFontShim"]),
         // The dense CRF's per-pixel step in AVX-512, picked at run time (Swift cannot target one function).
         .target(name: "CDenseCRF"),
         // The git commit of the build (`make` writes Sources/CBuildInfo/commit.h; see build_info.c).

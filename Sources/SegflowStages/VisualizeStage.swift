@@ -8,17 +8,26 @@ import SegflowImaging
 public struct VisualizeStage: StageImplementation {
     public init() {}
     public let descriptor = StageDescriptor(
-        name: "visualize", version: 1,
+        name: "visualize", version: 2,
         inputs: [PortSpec("images", .images), PortSpec("cams", .cams, optional: true), PortSpec("masks", .masks, optional: true),
                  PortSpec("truth", .masks, optional: true), PortSpec("predictions", .masks, optional: true)],
         outputs: [PortSpec("sheets", .visuals)],
         params: [ParamSpec("heatmaps", .int, default: .int(4), min: 0, max: 16, doc: "CAM heatmaps per item (strongest classes first)"),
-                 ParamSpec("alpha", .float, default: .double(0.5), min: 0, max: 1, doc: "overlay opacity")],
+                 ParamSpec("alpha", .float, default: .double(0.5), min: 0, max: 1, doc: "overlay opacity"),
+                 ParamSpec("font", .file, default: .string(""),
+                           doc: "caption font file (.ttf/.otf/.ttc); empty: an installed CJK font found by fontconfig, else a 5x7 ASCII font")],
         granularity: .map, summary: "Contact sheets: image, ground truth, pseudo mask, prediction and CAM heatmaps.")
 
     public func run(_ call: StageCall) async throws -> StageOutcome {
         let alpha = Float(call.double("alpha"))
         let colors = call.classes.colorTable
+        let fonts = try CaptionFonts(param: call.string("font"))
+        func caption(_ img: RGBImage, _ text: String) -> RGBImage {
+            var out = img
+            let scale = img.width >= 400 ? 2 : 1
+            drawCaption(text, on: &out, font: fonts.font(scale: scale), scale: scale)
+            return out
+        }
         let failures = NativeItems.forEach(call) { stem in
             let image = try ImageIO.readRGB(path: try call.requirePath("images", stem))
             var tiles = [caption(image, "image")]
@@ -51,15 +60,6 @@ public struct VisualizeStage: StageImplementation {
         return StageOutcome(itemFailures: failures)
     }
 
-    private func caption(_ img: RGBImage, _ text: String) -> RGBImage {
-        var out = img
-        let scale = img.width >= 400 ? 2 : 1
-        let size = textSize(text, scale: scale)
-        fillRect(on: &out, x: 0, y: 0, width: size.width + 6, height: size.height + 4, color: (0, 0, 0))
-        drawText(text, on: &out, x: 3, y: 2, scale: scale)
-        return out
-    }
-
     /// Stacks rows vertically, left-aligned on white.
     private func stack(_ rows: [RGBImage]) -> RGBImage {
         let width = rows.map(\.width).max() ?? 0, height = rows.reduce(0) { $0 + $1.height } + 4 * (rows.count - 1)
@@ -68,4 +68,23 @@ public struct VisualizeStage: StageImplementation {
         for r in rows { paste(r, on: &out, x: 0, y: y); y += r.height + 4 }
         return out
     }
+}
+
+/// The caption font at the two caption sizes (tiles under 400 pixels wide and the rest), opened once
+/// per stage call: the `font` param's file, else the installed CJK font, else none (the 5x7 font).
+struct CaptionFonts {
+    private let small: CaptionFont?, large: CaptionFont?
+
+    init(param: String) throws {
+        let found: (path: String, faceIndex: Int)? = param.isEmpty ? CaptionFont.installedCJK() : (path: param, faceIndex: 0)
+        guard let found else { small = nil; large = nil; return }
+        do {
+            small = try CaptionFont(path: found.path, faceIndex: found.faceIndex, pixelHeight: 12)
+            large = try CaptionFont(path: found.path, faceIndex: found.faceIndex, pixelHeight: 24)
+        } catch let e as ImagingError {
+            throw SegflowError.user("visualize: font \(e.description)")
+        }
+    }
+
+    func font(scale: Int) -> CaptionFont? { scale >= 2 ? large : small }
 }
