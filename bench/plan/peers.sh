@@ -28,19 +28,8 @@ command -v bc >/dev/null || die "bc is required"
 command -v git >/dev/null || die "git is required (DVC workspace)"
 for n in $sizes; do [[ $n =~ ^[0-9]+$ ]] || die "size '$n' is not a number"; done
 
-# --- 1. Throwaway venv with the peers -------------------------------------------------------------
-if ! [ -x "$VENV/bin/dvc" ] || ! [ -x "$VENV/bin/snakemake" ]; then
-  note "creating $VENV (dvc 3.67, snakemake 9.27 from PyPI)"
-  [ -x "$VENV/bin/python" ] || /usr/bin/python3 -m venv "$VENV"
-  if ! "$VENV/bin/pip" install -q 'dvc==3.67.*' 'snakemake==9.27.*'; then
-    note "exact versions not installable: taking the newest dvc 3.x and snakemake 9.x instead"
-    "$VENV/bin/pip" install -q 'dvc>=3,<4' 'snakemake>=9,<10' || die "pip install of dvc/snakemake failed"
-  fi
-fi
-DVC="$VENV/bin/dvc" SMK="$VENV/bin/snakemake"
-dvc_version=$("$DVC" --version) smk_version=$("$SMK" --version)
-[[ $dvc_version == 3.67.* ]] || note "NOTE: dvc $dvc_version, not 3.67.x"
-[[ $smk_version == 9.27.* ]] || note "NOTE: snakemake $smk_version, not 9.27.x"
+# --- 1. Throwaway venv with the peers (shared with redo.sh) ----------------------------------------
+source "$here/peers-venv.sh"
 
 echo "started:   $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine:   $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p')"
@@ -55,26 +44,6 @@ link() { [ "$(readlink "$2" 2>/dev/null)" = "$1" ] || ln -sfn "$1" "$2"; }
 tmp=$(mktemp -d /tmp/peers-run.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-cat >"$tmp/Snakefile" <<'EOF'
-# One job per item: labels/{stem}.json from images/{stem}.png + masks/{stem}.png (bench/plan/peers.sh).
-# A shell job, not `run:`: Snakemake 9 starts a whole Snakemake subprocess per `run:` job (~2 s each here).
-STEMS, = glob_wildcards("masks/{stem}.png")
-
-rule all:
-    input: expand("labels/{stem}.json", stem=STEMS)
-
-rule labels:
-    input: image="images/{stem}.png", mask="masks/{stem}.png"
-    output: "labels/{stem}.json"
-    shell: "/usr/bin/python3 -S peers_labels.py {input.mask} {output}"
-EOF
-cat >"$tmp/dvc.yaml" <<'EOF'
-stages:
-  labels:
-    cmd: /usr/bin/python3 peers_labels.py masks labels
-    deps: [peers_labels.py, images, masks]
-    outs: [labels]
-EOF
 
 # smk DIR LIMIT ARGS...: snakemake in DIR under `timeout LIMIT`, log appended to DIR/.peers-build.log.
 # timeout runs in a process group of its own: that group is killed if this script is interrupted meanwhile.
@@ -109,7 +78,7 @@ for n in $sizes; do
   note "N=$n: snakemake -c2 in $ws (one job per item; missing outputs built in batches of $SMK_BATCH targets)"
   mkdir -p "$ws"
   link "$data/images" "$ws/images"; link "$data/masks" "$ws/masks"
-  put "$here/peers_labels.py" "$ws/peers_labels.py"; put "$tmp/Snakefile" "$ws/Snakefile"
+  put "$here/peers_labels.py" "$ws/peers_labels.py"; put "$here/Snakefile" "$ws/Snakefile"
   # One `snakemake -c2` over all 10k jobs managed only ~70 jobs a minute here (the scheduler's work per
   # finished job grows with the jobs pending), so the missing outputs are asked for SMK_BATCH at a time: the
   # same rule, jobs and metadata. A last plain `snakemake -c2` (rule all) must then find nothing or little.
@@ -144,7 +113,7 @@ for n in $sizes; do
   note "N=$n: dvc repro in $ws"
   mkdir -p "$ws"
   link "$data/images" "$ws/images"; link "$data/masks" "$ws/masks"
-  put "$here/peers_labels.py" "$ws/peers_labels.py"; put "$tmp/dvc.yaml" "$ws/dvc.yaml"
+  put "$here/peers_labels.py" "$ws/peers_labels.py"; put "$here/dvc.yaml" "$ws/dvc.yaml"
   t0=$(now)
   (cd "$ws"
    [ -d .git ] || git init -q

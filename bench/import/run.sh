@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# A first import (fresh cache: every file hashed, copied into the store, made durable, indexed, linked
+# under results/) against `sha256sum` over the same files, side by side in one run.
+#   camvid: every PNG of CamVid's train/val images and masks (../shared/data/camvid, or $CAMVID)
+#   small:  10,000 small images + 10,000 masks made by bench/plan/make_dataset.py
+# Usage: bench/import/run.sh [ROUNDS]   (default 3; rounds interleave the tools, best and all reported)
+# Env: SEGFLOW (default .build/release/segflow), BASELINE (another segflow binary timed alongside, optional),
+#      CAMVID (default ../shared/data/camvid from the repository root).
+# Files are read once before timing and again by every round: all sides read from the page cache; only
+# segflow writes (the copies, made durable before the index names them).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SEGFLOW=${SEGFLOW:-.build/release/segflow}
+BASELINE=${BASELINE:-}
+CAMVID=$(cd "${CAMVID:-../shared/data/camvid}" && pwd)
+rounds=${1:-3}
+[ -x "$SEGFLOW" ] || { echo "no segflow binary at $SEGFLOW: make release" >&2; exit 1; }
+small=/tmp/segflow-bench-plan-10000
+[ -d "$small/images" ] || python3 bench/plan/make_dataset.py "$small" 10000
+work=$(mktemp -d /tmp/segflow-bench-import.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+echo "started:  $(date -u '+%Y-%m-%d %H:%M:%S UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine:  $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(df -T "$work" | awk 'NR==2 {print $2}') under /tmp"
+echo "segflow:  $SEGFLOW${BASELINE:+, baseline $BASELINE}"
+# seconds COMMAND...: wall seconds of one run (GNU time), stdout and stderr dropped.
+seconds() { { /usr/bin/time -f "%e %U %S" "$@" >/dev/null 2>&1; } 2>&1 | tail -1; }
+best() { tr ' ' '\n' | grep . | sort -g | head -1; }
+
+for set in camvid small; do
+  case $set in
+    camvid) files=$(find "$CAMVID"/train "$CAMVID"/trainannot "$CAMVID"/val "$CAMVID"/valannot -name '*.png' | sort)
+            pipeline=bench/import/camvid.yaml; args=(-p data="$CAMVID") ;;
+    small)  files=$(find "$small/images" "$small/masks" -name '*.png' | sort)
+            pipeline=bench/import/small.yaml; args=(-p data="$small") ;;
+  esac
+  count=$(echo "$files" | wc -l)
+  mb=$(echo "$files" | xargs du -cb | tail -1 | awk '{printf "%.0f", $1 / 1e6}')
+  echo "$files" | xargs cat >/dev/null   # page cache warm
+  declare -A wall=() detail=()
+  tools=(sha256sum segflow); [ -n "$BASELINE" ] && tools+=(baseline)
+  for r in $(seq "$rounds"); do
+    for tool in "${tools[@]}"; do
+      case $tool in
+        sha256sum) t=$(echo "$files" | seconds xargs sha256sum) ;;
+        segflow|baseline)
+          bin=$SEGFLOW; [ $tool = baseline ] && bin=$BASELINE
+          rm -rf "$work/cache"
+          t=$(seconds "$bin" run "$pipeline" --cache "$work/cache" "${args[@]}")
+          "$bin" plan "$pipeline" --cache "$work/cache" "${args[@]}" | head -1 | grep -q ': 0 to run,' \
+            || { echo "$tool: the import left work undone" >&2; exit 1; } ;;
+      esac
+      wall[$tool]+="${t%% *} "; detail[$tool]+="$t; "
+    done
+  done
+  echo
+  echo "$set: $count files, $mb MB, $rounds rounds (wall user sys per round)"
+  for tool in "${tools[@]}"; do printf "  %-10s best %6.2f s   %s\n" "$tool" "$(echo ${wall[$tool]} | best)" "${detail[$tool]}"; done
+  s=$(echo ${wall[sha256sum]} | best); g=$(echo ${wall[segflow]} | best)
+  printf "  sha256sum / segflow = %.2f (>= 1: the import is at least as fast as hashing alone)\n" "$(echo "$s / $g" | bc -l)"
+  if [ -n "$BASELINE" ]; then
+    b=$(echo ${wall[baseline]} | best)
+    printf "  sha256sum / baseline = %.2f\n" "$(echo "$s / $b" | bc -l)"
+  fi
+  unset wall detail
+done
+echo
+echo "finished: $(date -u '+%H:%M:%S UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
