@@ -15,24 +15,45 @@ BASELINE=${BASELINE:-}
 CAMVID=$(cd "${CAMVID:-../shared/data/camvid}" && pwd)
 rounds=${1:-3}
 [ -x "$SEGFLOW" ] || { echo "no segflow binary at $SEGFLOW: make release" >&2; exit 1; }
+SEGFLOW=$(realpath "$SEGFLOW"); [ -z "$BASELINE" ] || BASELINE=$(realpath "$BASELINE")
 small=/tmp/segflow-bench-plan-10000
 [ -d "$small/images" ] || python3 bench/plan/make_dataset.py "$small" 10000
 work=$(mktemp -d /tmp/segflow-bench-import.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
+# The pipelines: one imageFolder per image folder (with its masks), nothing else. Written outside the
+# checkout so no plugins/ folder is in reach (a baseline binary need not parse today's plugin manifests).
+classes='[Sky, Building, Pole, Road, Pavement, Tree, SignSymbol, Fence, Car, Pedestrian, Bicyclist]'
+cat >"$work/camvid.yaml" <<YAML
+version: 1
+name: bench-import-camvid
+classes: $classes
+stages:
+  train: {type: imageFolder, params: {images: "$CAMVID/train", masks: "$CAMVID/trainannot"}}
+  val:   {type: imageFolder, params: {images: "$CAMVID/val", masks: "$CAMVID/valannot"}}
+YAML
+cat >"$work/small.yaml" <<YAML
+version: 1
+name: bench-import-small
+classes: $classes
+stages:
+  images: {type: imageFolder, params: {images: "$small/images", masks: "$small/masks"}}
+YAML
+
+cd "$work"   # segflow runs from here: no plugins/ folder in reach
 echo "started:  $(date -u '+%Y-%m-%d %H:%M:%S UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "machine:  $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(df -T "$work" | awk 'NR==2 {print $2}') under /tmp"
 echo "segflow:  $SEGFLOW${BASELINE:+, baseline $BASELINE}"
 # seconds COMMAND...: wall seconds of one run (GNU time), stdout and stderr dropped.
-seconds() { { /usr/bin/time -f "%e %U %S" "$@" >/dev/null 2>&1; } 2>&1 | tail -1; }
+seconds() { /usr/bin/time -o "$work/time" -f "%e %U %S" "$@" >/dev/null 2>&1 || return 1; tail -1 "$work/time"; }
 best() { tr ' ' '\n' | grep . | sort -g | head -1; }
 
 for set in camvid small; do
   case $set in
     camvid) files=$(find "$CAMVID"/train "$CAMVID"/trainannot "$CAMVID"/val "$CAMVID"/valannot -name '*.png' | sort)
-            pipeline=bench/import/camvid.yaml; args=(-p data="$CAMVID") ;;
+            pipeline=$work/camvid.yaml ;;
     small)  files=$(find "$small/images" "$small/masks" -name '*.png' | sort)
-            pipeline=bench/import/small.yaml; args=(-p data="$small") ;;
+            pipeline=$work/small.yaml ;;
   esac
   count=$(echo "$files" | wc -l)
   mb=$(echo "$files" | xargs du -cb | tail -1 | awk '{printf "%.0f", $1 / 1e6}')
@@ -42,12 +63,13 @@ for set in camvid small; do
   for r in $(seq "$rounds"); do
     for tool in "${tools[@]}"; do
       case $tool in
-        sha256sum) t=$(echo "$files" | seconds xargs sha256sum) ;;
+        sha256sum) t=$(echo "$files" | seconds xargs sha256sum) || { echo "sha256sum failed" >&2; exit 1; } ;;
         segflow|baseline)
           bin=$SEGFLOW; [ $tool = baseline ] && bin=$BASELINE
           rm -rf "$work/cache"
-          t=$(seconds "$bin" run "$pipeline" --cache "$work/cache" "${args[@]}")
-          "$bin" plan "$pipeline" --cache "$work/cache" "${args[@]}" | head -1 | grep -q ': 0 to run,' \
+          t=$(seconds "$bin" run "$pipeline" --cache "$work/cache") \
+            || { "$bin" run "$pipeline" --cache "$work/cache" 2>&1 | tail -5 >&2; echo "$tool: run failed" >&2; exit 1; }
+          "$bin" plan "$pipeline" --cache "$work/cache" | head -1 | grep -q ': 0 to run,' \
             || { echo "$tool: the import left work undone" >&2; exit 1; } ;;
       esac
       wall[$tool]+="${t%% *} "; detail[$tool]+="$t; "
