@@ -67,28 +67,39 @@ final class SlurmExecutor: CallExecutor, @unchecked Sendable {
         var done = 0, itemsDone = 0
         var failures: [String] = []
         var interval = options.pollMin
+        // The coordinator's own cost, for SEGFLOW_TIMING (bench/slurm): what it adds per shard beside the jobs.
+        var cost = (submit: 0.0, poll: 0.0, polls: 0, verify: 0.0, commit: 0.0)
+        func timed<T>(_ slot: inout Double, _ body: () throws -> T) rethrows -> T {
+            let t0 = Date(); defer { slot += Date().timeIntervalSince(t0) }
+            return try body()
+        }
         while !active.isEmpty || !pending.isEmpty {
             if cancellation.isCancelled {
                 client.cancel(active.compactMap(\.task))
                 throw SegflowError.cancelled
             }
             if !pending.isEmpty {
-                try submit(pending, node: node, nodeDir: nodeDir)
+                try timed(&cost.submit) { try submit(pending, node: node, nodeDir: nodeDir) }
                 active += pending; pending = []
             }
             var changed = false
             var stillActive: [Shard] = []
             var gone: [Shard] = []
-            queue = active.contains { !FileManager.default.fileExists(atPath: $0.resultPath) } ? try client.queue() : queue
+            if active.contains(where: { !FileManager.default.fileExists(atPath: $0.resultPath) }) {
+                queue = try timed(&cost.poll) { try client.queue() }
+                cost.polls += 1
+            }
             for shard in active {
                 if FileManager.default.fileExists(atPath: shard.resultPath) {
                     changed = true
-                    switch try collect(shard, node: node) {
+                    switch try timed(&cost.verify, { try collect(shard, node: node) }) {
                     case .output(let output):
-                        try finished(shard.work, output)
+                        try timed(&cost.commit) { try finished(shard.work, output) }
                         try? FileManager.default.removeItem(atPath: shard.dir)
                         done += 1; itemsDone += shard.work.items.count
                     case .stageError(let message):
+                        // Not adopted by the next run: whatever made the stage fail may be fixed by then.
+                        try? FileManager.default.removeItem(atPath: shard.resultPath)
                         failures.append(message)
                     case .damaged(let why):
                         shard.missing = 2
@@ -130,6 +141,10 @@ final class SlurmExecutor: CallExecutor, @unchecked Sendable {
             try await sleep(interval)
         }
         cleanUp(nodeDir)
+        if ProcessInfo.processInfo.environment["SEGFLOW_TIMING"] != nil {
+            FileHandle.standardError.write(Data(String(format: "slurm %@: %d shards; coordinator: submit %.3f s, %d polls %.3f s, verify %.3f s, commit %.3f s\n",
+                                                       node.id, total, cost.submit, cost.polls, cost.poll, cost.verify, cost.commit).utf8))
+        }
         if !failures.isEmpty {
             throw SegflowError.stageFailed(node: node.id, item: nil, message: failures.joined(separator: "\n"))
         }
