@@ -29,7 +29,8 @@ struct RemoteOptions: ParsableArguments {
 
 /// The line every transfer prints at the end.
 func transferLine(_ verb: String, _ url: String, _ s: TransferSummary, seconds: Double) -> String {
-    var line = "\(verb) \(url): \(s.sent) objects sent (\(ByteCountFormatter.string(fromByteCount: s.bytes, countStyle: .file))), "
+    let moved = verb.hasPrefix("pull") ? "received" : "sent"
+    var line = "\(verb) \(url): \(s.sent) objects \(moved) (\(ByteCountFormatter.string(fromByteCount: s.bytes, countStyle: .file))), "
         + "\(s.skipped) skipped (already there), \(s.failed) failed"
     if s.rows + s.rowsSkipped > 0 { line += "; \(s.rows) results sent, \(s.rowsSkipped) skipped" }
     return line + String(format: " in %.1f s", seconds)
@@ -83,7 +84,10 @@ struct PullCommand: AsyncParsableCommand {
             let plan = try await session.engine.pull(graph, from: cache)
             let (s, adopted) = cache.pulled
             print(transferLine("pull from", cache.remote.displayURL, s, seconds: Date().timeIntervalSince(t0)))
-            print("\(adopted) results adopted; the next run computes \(plan.runCount) work unit(s) (\(plan.cachedCount) cached)")
+            // Source imports are left out: they come from the local dataset files, not the remote.
+            let computed = plan.nodes.filter { $0.node.descriptor.granularity != .source }
+            print("\(adopted) results adopted; the next run computes \(computed.reduce(0) { $0 + $1.runCount }) work unit(s) "
+                  + "(\(computed.reduce(0) { $0 + $1.cachedCount }) cached), besides importing the dataset")
             try throwIfFailed(TransferSummary(failedFrom: s), cache.remote.displayURL)
         }
     }
