@@ -91,6 +91,23 @@ static int narrow16(struct sf_decoder *d, unsigned char *dst) {
     return SF_OK;
 }
 
+/* A palette mask's pixel is an index into its palette: one past the end is no colour the file defines
+ * (libpng only warns of it, at png_read_end, and PIL reads it silently), so a label from it would be a
+ * class id the annotation tool never showed anyone. */
+static int check_indices(struct sf_decoder *d, const unsigned char *dst) {
+    size_t w = (size_t)d->info.width, h = (size_t)d->info.height;
+    int count = d->info.palette_count;
+    for (size_t i = 0; i < w * h; i++) {
+        if ((int)dst[i] >= count) {
+            sf_set_msg(d->errmsg, sizeof d->errmsg,
+                       "palette index %u at x=%zu y=%zu is beyond the palette's %d entries", (unsigned)dst[i],
+                       i % w, i / w, count);
+            return SF_ERR_UNSUPPORTED;
+        }
+    }
+    return SF_OK;
+}
+
 int sf_png_decode(struct sf_decoder *d, int mode, unsigned char *dst, size_t dst_len) {
     (void)dst_len;
     int ctype = d->info.png_color_type, depth = d->info.bit_depth;
@@ -130,7 +147,9 @@ int sf_png_decode(struct sf_decoder *d, int mode, unsigned char *dst, size_t dst
     unsigned char *base = wide ? d->tmp : dst;
     for (size_t y = 0; y < h; y++) d->rows[y] = base + y * want;
     png_read_image(d->png, d->rows);
-    return wide ? narrow16(d, dst) : SF_OK;
+    if (wide) return narrow16(d, dst);
+    if (mode == SF_MODE_INDEX && ctype == PNG_COLOR_TYPE_PALETTE) return check_indices(d, dst);
+    return SF_OK;
 }
 
 void sf_png_close(struct sf_decoder *d) {

@@ -48,6 +48,9 @@ public enum SegflowError: Error, CustomStringConvertible, Sendable {
         .diagnostics([Diagnostic(at: location, message, hint: hint)])
     }
 
+    /// Diagnostics printed at most; the rest are counted.
+    public static let shownDiagnostics = 100
+
     public var exitCode: Int32 {
         switch self {
         case .diagnostics: return 2
@@ -61,7 +64,10 @@ public enum SegflowError: Error, CustomStringConvertible, Sendable {
         switch self {
         case .diagnostics(let ds):
             let errors = ds.filter { $0.severity == .error }.count
-            var text = ds.map(\.description).joined(separator: "\n")
+            // A compiler's error limit: past a hundred, more lines help nobody (a file with 100,000
+            // copies of one key would print 10 MB).
+            var text = ds.prefix(Self.shownDiagnostics).map(\.description).joined(separator: "\n")
+            if ds.count > Self.shownDiagnostics { text += "\n... \(ds.count - Self.shownDiagnostics) more not shown" }
             if errors > 1 { text += "\n\(errors) errors" }
             return text
         case .stageFailed(let node, let item, let message):

@@ -27,6 +27,7 @@ extension Planner {
     /// file's stem) that runs, and the node's outputs stay pending until they have run.
     func planExpanding(_ node: GraphNode, _ source: any ExpandingSource) throws -> NodePlan {
         let files = try source.enumerate(params: node.params)
+        try Self.checkNames(files, node: node)
         // The listed files are read, never copied into the store (a video is not an artifact).
         let digests = try fingerprints.lookupAll(files, importingInto: nil).map(\.digest)
         let keys = digests.map { Self.expansionKey(node, file: $0) }

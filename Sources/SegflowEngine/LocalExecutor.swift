@@ -63,19 +63,15 @@ struct LocalExecutor: CallExecutor {
         try FileManager.default.createDirectory(atPath: stageCall.outputDirectory, withIntermediateDirectories: true)
         // A call that finished is kept even if Ctrl-C came meanwhile: the chunk loop stops before the next one.
         let outcome = try await impl.run(stageCall)
-        return (try Self.ingestOutputs(of: node.descriptor, in: stageCall.outputDirectory, into: workspace.objects), outcome)
+        return (try Self.ingestOutputs(of: node.descriptor, node: node.id, in: stageCall.outputDirectory, into: workspace.objects), outcome)
     }
 
-    /// Moves `<dir>/<port>/<file>` into the store (hash, fsync, rename); port -> file -> digest.
-    static func ingestOutputs(of descriptor: StageDescriptor, in dir: String, into objects: ObjectStore) throws -> [String: [String: Digest]] {
-        var produced: [String: [String: Digest]] = [:]
-        let fm = FileManager.default
-        for port in descriptor.outputs {
-            let portDir = dir + "/" + port.name
-            for name in ((try? fm.contentsOfDirectory(atPath: portDir)) ?? []).sorted() {
-                produced[port.name, default: [:]][name] = try objects.ingest(movingFile: portDir + "/" + name)
-            }
-        }
-        return produced
+    /// Moves `<dir>/<port>/<file>` into the store (hash, fsync, rename); port -> file -> digest. `dir` is
+    /// `out/` of a scratch folder of its own; anything but regular files in port folders fails the node
+    /// (`StageOutputs`).
+    static func ingestOutputs(of descriptor: StageDescriptor, node: String, in dir: String,
+                              into objects: ObjectStore) throws -> [String: [String: Digest]] {
+        try StageOutputs.ingest(scratch: (dir as NSString).deletingLastPathComponent, outputDirectory: dir,
+                                ports: descriptor.outputs.map(\.name), node: node, objects: objects)
     }
 }

@@ -71,6 +71,7 @@ final class Planner {
         }
         if let expanding = source as? any ExpandingSource { return try planExpanding(node, expanding) }
         let files = try source.enumerate(params: node.params, classes: classList)
+        try Self.checkNames(files, node: node)
         var position: [String: Int] = [:]
         position.reserveCapacity(files.count)
         var items: [ItemPlan] = []
@@ -135,6 +136,16 @@ final class Planner {
         record["@version"] = .int(Int64(d.version))
         record["@implementation"] = d.implementationFingerprint.map { .string($0.hex) } ?? .null
         return CanonicalValue.map(record).json
+    }
+
+    /// Refuses item file names that would leave the folders they are written to (`results/.../<port>/`)
+    /// or break the index's tree lines: a CSV line, a list file or an annotation file names them.
+    static func checkNames(_ files: [SourceFile], node: GraphNode) throws {
+        for f in files {
+            guard let problem = FileTree.nameProblem(f.name) else { continue }
+            throw SegflowError.user("\(node.id): \(f.content == nil ? f.path : f.fileName) gives the item file name \(f.name.debugDescription), which \(problem)",
+                                    hint: "rename the file, or fix that line, so the item's name is a plain file name")
+        }
     }
 
     /// Digests of a source's files: files on disk through their fingerprints; content the source made

@@ -77,6 +77,6 @@ public enum ShardWorker {
                              logPath: (specPath as NSString).deletingLastPathComponent + "/stage.log",
                              progress: { done, total, _ in print("progress \(done)/\(total)") })
         let outcome = try await impl.run(call)
-        return (try LocalExecutor.ingestOutputs(of: d, in: call.outputDirectory, into: objects), outcome)
+        return (try LocalExecutor.ingestOutputs(of: d, node: spec.node, in: call.outputDirectory, into: objects), outcome)
     }
 }

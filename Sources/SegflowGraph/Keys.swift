@@ -94,6 +94,19 @@ public struct FileTree: Sendable, Hashable {
         return String(file[file.index(after: dot)...])
     }
 
+    /// Why `name` cannot be a file of a tree, or nil. A name is one path component (it becomes
+    /// `results/.../<port>/<name>` and a file in a stage's folder, so `/`, `.` and `..` would reach
+    /// outside them), and holds no control characters (the index stores trees as tab-separated lines).
+    public static func nameProblem(_ name: String) -> String? {
+        if name.isEmpty { return "is empty" }
+        if name == "." || name == ".." { return "is '\(name)', which names a folder" }
+        for b in name.utf8 {
+            if b == UInt8(ascii: "/") { return "contains '/' (a file name is one path component)" }
+            if b < 0x20 || b == 0x7F { return "contains a control character (\(b == 9 ? "a tab" : b == 10 ? "a line break" : String(format: "0x%02x", b)))" }
+        }
+        return nil
+    }
+
     /// stem -> file name, for item sets.
     public var byStem: [String: String] {
         var m: [String: String] = [:]

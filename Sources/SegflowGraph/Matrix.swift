@@ -44,6 +44,17 @@ public enum MatrixExpansion {
                     bag.error("matrix axis '\(axis)' must be a non-empty list of values", at: v.location); continue
                 }
                 if Set(values).count != values.count { bag.error("matrix axis '\(axis)' lists a value twice", at: v.location) }
+                // Axis names and values name the variant's folders (results/<pipeline>/<axis>=<value>/...).
+                if !PipelineSpec.isIdentifier(axis) {
+                    bag.error("matrix axis '\(axis)' must start with a letter and use letters, digits, '_' or '-'", at: k.location,
+                              hint: "axis names go into folder names (results/<pipeline>/<axis>=<value>/)")
+                }
+                for item in v.sequence ?? [] {
+                    if let value = item.scalar, let problem = Self.folderProblem(value) {
+                        bag.error("matrix value '\(value)' of axis '\(axis)' \(problem)", at: item.location,
+                                  hint: "values name the variant's results folder (results/<pipeline>/\(axis)=<value>/), which must stay inside results/")
+                    }
+                }
                 axes.append((axis, values))
             }
         }
@@ -69,17 +80,20 @@ public enum MatrixExpansion {
         return (names, out)
     }
 
-    /// Axes a scalar refers to with `${matrix.NAME}`.
-    static func axesUsed(in text: String) -> [String] {
-        var out: [String] = []
-        var rest = Substring(text)
-        while let r = rest.range(of: "${matrix.") {
-            guard let close = rest[r.upperBound...].firstIndex(of: "}") else { break }
-            out.append(String(rest[r.upperBound..<close]))
-            rest = rest[rest.index(after: close)...]
+    /// Why a matrix value cannot be part of a folder path, or nil: a `.` or `..` component would climb
+    /// out of results/, and control characters break the index's line format.
+    static func folderProblem(_ value: String) -> String? {
+        if value.isEmpty { return "is empty" }
+        if value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) { return "contains a control character" }
+        let parts = value.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.dropFirst().contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) {
+            return "has a '.', '..' or empty path component"
         }
-        return out
+        return nil
     }
+
+    /// Axes a scalar refers to with `${matrix.NAME}`.
+    static func axesUsed(in text: String) -> [String] { TemplateReference.names(after: "${matrix.", in: text) }
 
     static func substitute(_ text: String, _ v: Variant) -> String {
         var s = text

@@ -46,13 +46,18 @@ enum ParamValidation {
             let ref = String(rest[open.upperBound..<close])
             if ref.hasPrefix("params.") {
                 let name = String(ref.dropFirst("params.".count))
+                if s == "${\(ref)}", let value = pipeline.params[name] { var copy = value; copy.location = node.location; return copy }
+                if let value = pipeline.params[name], value.scalar == nil {
+                    bag.error("pipeline param '\(name)' is \(value.kindDescription) and cannot stand inside text \"\(s)\"", at: node.location,
+                              hint: "use it as the whole value: \"${params.\(name)}\"")
+                    return nil
+                }
                 guard let value = pipeline.params[name], let text = value.scalar else {
                     bag.error("unknown pipeline param '\(name)' in \"\(s)\"", at: node.location,
                               hint: Suggest.closest(to: name, in: Array(pipeline.params.keys)).map { "did you mean '${params.\($0)}'?" }
                                 ?? "declare it under the top-level 'params:'")
                     return nil
                 }
-                if s == "${\(ref)}" { var copy = value; copy.location = node.location; return copy }
                 result += text
             } else if ref.hasPrefix("matrix.") {
                 bag.error("'${\(ref)}' names no matrix axis", at: node.location, hint: "declare the axis under 'matrix:'")

@@ -5,8 +5,17 @@ import Foundation
 /// never from the extension. Every failure is an `ImagingError` naming the file; a
 /// truncated, corrupt or mislabelled file never crashes the process.
 public enum ImageIO {
-    /// The default pixel limit: 100 megapixels, far above any dataset image.
-    public static let defaultMaxPixels = 100_000_000
+    /// The pixel limit when `SEGFLOW_MAX_PIXELS` is not set: 100 megapixels, far above any dataset image.
+    public static let builtinMaxPixels = 100_000_000
+
+    /// The default pixel limit: `SEGFLOW_MAX_PIXELS` (a positive integer) or 100 megapixels. A header
+    /// claiming more is refused before any pixel memory is allocated, so a decompression bomb (a 1 KB
+    /// PNG that says 100,000 x 100,000) costs nothing, and one decoded image costs at most 3 bytes per
+    /// pixel of the limit (RGB; 1 for a mask).
+    public static var defaultMaxPixels: Int {
+        if let raw = getenv("SEGFLOW_MAX_PIXELS"), let n = Int(String(cString: raw)), n > 0 { return n }
+        return builtinMaxPixels
+    }
 
     // MARK: - Reading colour images
 

@@ -116,7 +116,7 @@ struct ShimDecoder {
                                 hint: "re-export the image as PNG or JPEG")
         case Int(SF_ERR_TOO_LARGE):
             return ImagingError(.tooLarge, path: name, problem: message,
-                                hint: "downscale the image, or raise maxPixels if the size is intended")
+                                hint: "downscale the image, or raise the limit (SEGFLOW_MAX_PIXELS=N) if the size is intended")
         default:
             return decodeError(rc, info: info, message: message, name: name)
         }
@@ -133,7 +133,7 @@ struct ShimDecoder {
                                 hint: "re-export it as an 8-bit PNG")
         case Int(SF_ERR_NOMEM):
             return ImagingError(.tooLarge, path: name, problem: "out of memory while decoding",
-                                hint: "lower maxPixels or free memory")
+                                hint: "lower the pixel limit (SEGFLOW_MAX_PIXELS=N) or free memory")
         case Int(SF_ERR_IO):
             return ImagingError(.cannotRead, path: name, problem: message,
                                 hint: "check that the path exists and is a readable file")

@@ -136,6 +136,7 @@ extension PipelineSpec {
             }
             params[k] = YAMLNode(.scalar(v, plain: true), at: SourceLocation(file: "--param", line: 1, column: 1))
         }
+        params = ParamReferences.expand(params, bag: &bag)
         if let c = root["classes"] {
             do { classes = try ClassList.load(node: c, baseDirectory: base) } catch let SegflowError.diagnostics(ds) {
                 bag.append(contentsOf: ds)
@@ -158,7 +159,8 @@ extension PipelineSpec {
         diagnostics = bag.items
     }
 
-    static func isIdentifier(_ s: String) -> Bool {
+    /// Whether a name starts with a letter or '_' and uses letters, digits, '_' and '-' (stage names, axes).
+    public static func isIdentifier(_ s: String) -> Bool {
         guard let f = s.first, f.isLetter || f == "_" else { return false }
         return s.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
     }

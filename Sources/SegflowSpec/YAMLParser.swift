@@ -8,6 +8,11 @@ public enum YAMLParser {
     /// recurses, and a pipeline needs a handful of levels.
     public static let maxDepth = 512
 
+    /// The largest YAML file (or text) accepted: 16 MiB. A pipeline, a classes.yaml or a plugin manifest is
+    /// a few KB; the bound keeps a stray 100 MB file (or scalar) from costing several times its size in
+    /// copies (file bytes, text, libyaml's token buffers, the node tree) before anything is checked.
+    public static let maxBytes = 16 << 20
+
     /// Parses one document; throws every problem (syntax, duplicate keys) as diagnostics.
     public static func parse(_ text: String, file: String) throws -> YAMLNode {
         let (node, diagnostics) = try parseCollecting(text, file: file)
@@ -19,13 +24,14 @@ public enum YAMLParser {
     /// Parses one document. A syntax error gives no node; duplicate keys come back as diagnostics beside the node,
     /// so a pipeline can report them together with everything else.
     public static func parseCollecting(_ text: String, file: String) throws -> (YAMLNode?, [Diagnostic]) {
+        if text.utf8.count > maxBytes { throw tooLarge(file, bytes: text.utf8.count) }
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else { throw SegflowError.internal("libyaml could not initialise") }
         defer { yaml_parser_delete(&parser) }
         let bytes = Array(text.utf8)
         return bytes.withUnsafeBufferPointer { buf -> (YAMLNode?, [Diagnostic]) in
             yaml_parser_set_input_string(&parser, buf.baseAddress, buf.count)
-            var builder = Builder(file: file)
+            var builder = Builder(file: file, text: buf)
             let complete = builder.run(&parser)
             let root = builder.root ?? YAMLNode(.mapping([]), at: SourceLocation(file: file, line: 1, column: 1))
             return (complete ? root : nil, builder.diagnostics.items)
@@ -38,21 +44,38 @@ public enum YAMLParser {
         return try parse(text, file: path)
     }
 
-    /// Reads a file as UTF-8 text, with a user error naming it.
+    /// Reads a file as UTF-8 text, with a user error naming it: too large a file is refused before it is
+    /// read, and invalid UTF-8 is reported at its line and column.
     public static func read(_ path: String) throws -> String {
+        var st = stat()
+        if stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, Int(st.st_size) > maxBytes {
+            throw tooLarge(path, bytes: Int(st.st_size))
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SegflowError.user("cannot read \(path)", hint: "check the path; it is taken relative to the current folder")
         }
+        if data.count > maxBytes { throw tooLarge(path, bytes: data.count) }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw SegflowError.user("\(path) is not UTF-8 text", hint: "save the file as UTF-8")
+            let bad = UTF8Check.firstInvalid(data)
+            throw SegflowError.user("invalid UTF-8: byte 0x\(String(format: "%02x", bad.byte)) (byte offset \(bad.offset)) does not start a valid UTF-8 character",
+                                    at: SourceLocation(file: path, line: bad.line, column: bad.column),
+                                    hint: "save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8); YAML files are UTF-8 text")
         }
         return text
+    }
+
+    static func tooLarge(_ file: String, bytes: Int) -> SegflowError {
+        .user("the file is \(bytes) bytes, above the limit of \(maxBytes) bytes (16 MiB) for YAML files",
+              at: SourceLocation(file: file, line: 1, column: 1),
+              hint: "a pipeline or classes file is a few KB: keep data (item lists, labels) in files the pipeline names, not in the YAML")
     }
 }
 
 /// Turns libyaml's event stream into a node tree.
 private struct Builder {
     let file: String
+    /// The UTF-8 bytes parsed, to name what stands at an error's place.
+    let text: UnsafeBufferPointer<UInt8>
     var root: YAMLNode?
     /// Anchored values with their measure: an alias adds its anchor's whole size and height.
     var anchors: [String: (node: YAMLNode, measure: Measure)] = [:]
@@ -70,13 +93,30 @@ private struct Builder {
         var items: [YAMLNode] = []
         var pairs: [(key: YAMLNode, value: YAMLNode)] = []
         var pendingKey: YAMLNode?
+        /// The pending key repeats an earlier one: its value is reported, not kept (the first one stands,
+        /// so 100,000 copies of a stage are one stage to check, not 100,000).
+        var pendingIsDuplicate = false
         /// Where each key of a mapping was first defined: a duplicate check in constant time per key.
         var keys: [String: SourceLocation] = [:]
         var measure = Measure()
     }
     private var stack: [Frame] = []
 
-    init(file: String) { self.file = file }
+    init(file: String, text: UnsafeBufferPointer<UInt8>) { self.file = file; self.text = text }
+
+    /// Whether the line of `mark` has a tab in its indentation or at the mark itself: libyaml then says
+    /// only that a character "cannot start any token", where the fix is to indent with spaces.
+    func tabNear(_ mark: yaml_mark_t) -> Bool {
+        var i = 0, line = 0
+        while line < Int(mark.line) && i < text.count { if text[i] == 0x0A { line += 1 }; i += 1 }
+        var column = 0
+        while i < text.count && text[i] != 0x0A {
+            if text[i] == 0x09 { return true }
+            if column >= Int(mark.column) || text[i] != 0x20 { return false }
+            i += 1; column += 1
+        }
+        return false
+    }
 
     func location(_ mark: yaml_mark_t) -> SourceLocation {
         SourceLocation(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1)
@@ -90,8 +130,10 @@ private struct Builder {
             guard yaml_parser_parse(&parser, &event) == 1 else {
                 let problem = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
                 let context = parser.context.map { String(cString: $0) + ", " } ?? ""
-                diagnostics.error("YAML syntax: \(context)\(problem)", at: location(parser.problem_mark),
-                                  hint: "check indentation, colons and quotes around this place")
+                let tab = tabNear(parser.problem_mark)
+                diagnostics.error("YAML syntax: \(context)\(problem)" + (tab ? " (a tab)" : ""), at: location(parser.problem_mark),
+                                  hint: tab ? "YAML does not allow tabs for indentation: indent with spaces"
+                                            : "check indentation, colons and quotes around this place")
                 return false
             }
             defer { yaml_event_delete(&event) }
@@ -166,14 +208,16 @@ private struct Builder {
         stack[top].measure.height = max(stack[top].measure.height, measure.height + 1)
         guard stack[top].isMapping else { stack[top].items.append(node); return }
         if let key = stack[top].pendingKey {
-            stack[top].pairs.append((key: key, value: node))
+            if !stack[top].pendingIsDuplicate { stack[top].pairs.append((key: key, value: node)) }
             stack[top].pendingKey = nil
+            stack[top].pendingIsDuplicate = false
             return
         }
         if let name = node.scalar {
             if let first = stack[top].keys[name] {
                 diagnostics.error("duplicate key '\(name)' (first defined at line \(first.line))",
                                   at: node.location, hint: "keep one of the two; names must be unique")
+                stack[top].pendingIsDuplicate = true
             } else {
                 stack[top].keys[name] = node.location
             }

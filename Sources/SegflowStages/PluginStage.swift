@@ -91,37 +91,31 @@ final class WorkerProcess: @unchecked Sendable {
         var result: StageOutcome? = nil
         var errorEvent: (String, String)? = nil
         var garbage: String? = nil
-        var buffer = Data()
-        let handle = stdout.fileHandleForReading
-        while true {
-            let chunk = handle.availableData
-            if chunk.isEmpty { break }
-            buffer.append(chunk)
-            while let nl = buffer.firstIndex(of: 0x0A) {
-                let line = buffer[buffer.startIndex..<nl]
-                buffer = Data(buffer[(nl + 1)...])
-                if line.isEmpty { continue }
-                guard let obj = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any], let event = obj["event"] as? String else {
-                    if garbage == nil { garbage = String(decoding: line.prefix(200), as: UTF8.self) }
-                    kill(p.processIdentifier, SIGKILL)
-                    continue
-                }
-                switch event {
-                case "progress":
-                    call.progress(obj["done"] as? Int ?? 0, obj["total"] as? Int ?? 0, obj["message"] as? String)
-                case "log":
-                    log?.write(Data(((obj["message"] as? String ?? "") + "\n").utf8))
-                case "result":
-                    let metrics = (obj["metrics"] as? [String: Any] ?? [:]).mapValues { CanonicalValue.from(any: $0) }
-                    var failures: [String: String] = [:]
-                    for (k, v) in obj["itemFailures"] as? [String: Any] ?? [:] { failures[k] = "\(v)" }
-                    result = StageOutcome(metrics: metrics, itemFailures: failures)
-                case "error":
-                    errorEvent = (obj["message"] as? String ?? "unknown error", obj["traceback"] as? String ?? "")
-                default:
-                    if garbage == nil { garbage = "unknown event '\(event)'" }
-                }
+        let stop = WorkerOutput.read(fd: stdout.fileHandleForReading.fileDescriptor, pid: p.processIdentifier) { line in
+            guard let obj = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any], let event = obj["event"] as? String else {
+                if garbage == nil { garbage = String(decoding: line.prefix(200), as: UTF8.self) }
+                kill(p.processIdentifier, SIGKILL)
+                return
             }
+            switch event {
+            case "progress":
+                call.progress(obj["done"] as? Int ?? 0, obj["total"] as? Int ?? 0, obj["message"] as? String)
+            case "log":
+                log?.write(Data(((obj["message"] as? String ?? "") + "\n").utf8))
+            case "result":
+                let metrics = (obj["metrics"] as? [String: Any] ?? [:]).mapValues { CanonicalValue.from(any: $0) }
+                var failures: [String: String] = [:]
+                for (k, v) in obj["itemFailures"] as? [String: Any] ?? [:] { failures[k] = "\(v)" }
+                result = StageOutcome(metrics: metrics, itemFailures: failures)
+            case "error":
+                errorEvent = (obj["message"] as? String ?? "unknown error", obj["traceback"] as? String ?? "")
+            default:
+                if garbage == nil { garbage = "unknown event '\(event)'" }
+            }
+        }
+        if stop == .lineTooLong {
+            garbage = "a line of more than \(WorkerOutput.maxLineBytes >> 20) MiB without a line break"
+            kill(p.processIdentifier, SIGKILL)
         }
         p.waitUntilExit()
         try? log?.close()

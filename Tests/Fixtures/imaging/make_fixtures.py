@@ -54,6 +54,8 @@ def pack2(r):
     return bytes((r[i] << 6) | (r[i + 1] << 4) | (r[i + 2] << 2) | r[i + 3] for i in range(0, len(r), 4))
 save("palette_2bit.png", png(5, 2, 2, 3, [pack2(r) for r in idx], palette=pal))
 save("rgb_mask.png", png(2, 1, 8, 2, [bytes([0, 0, 0, 128, 64, 128])]))
+# A palette mask whose last pixel (x=3, y=1) says 9 with a palette of 3 entries.
+save("palette_out_of_range.png", png(4, 2, 8, 3, [bytes([0, 1, 2, 0]), bytes([2, 1, 0, 9])], palette=pal[:3]))
 
 # Adam7-interlaced 8-bit RGB, 7x5, pixel (x, y) = (x * 30, y * 50, 7).
 def adam7(width, height, pixel):
@@ -76,6 +78,9 @@ save("empty.png", b"")
 # A valid-looking header claiming 200000 x 200000 pixels (4e10) with a tiny IDAT.
 save("huge.png", b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 200000, 200000, 8, 0, 0, 0, 0))
      + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b""))
+
+# CMYK and YCCK JPEGs (cmyk.jpg, ycck.jpg): cjpeg cannot write them, make_cmyk_jpeg.c does
+# (cc make_cmyk_jpeg.c -ljpeg && ./a.out).
 
 # JPEGs from cjpeg; references from djpeg (same library, default settings as our decoder).
 ppm = os.path.join(HERE, "gradient.ppm")

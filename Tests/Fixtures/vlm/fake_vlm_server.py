@@ -15,6 +15,14 @@ SCRIPT.json: {"rules": [RULE, ...]}. A request takes the first rule whose given 
   "image":  a substring of the first image's bytes (decoded from base64, read as latin-1)
 and answers with the rule's next response; the last one repeats (a per-rule request counter).
 A response: {"text": answer, "status": 200, "delay": seconds, "body": raw body, "headers": {...}}.
+Misbehaving servers (hostile-input tests), after the delay:
+  "drop": true      close the connection without a reply
+  "cut": N          send the headers (with the full Content-Length) and N bytes of the body, then close
+  "raw": text       write text to the socket instead of an HTTP reply, then close
+  "trickle": secs   send the body one byte every secs seconds
+  "pad": N          answer with N bytes of spaces appended to the JSON body (a huge reply)
+In "text", "{{authorization}}" stands for the request's Authorization header without "Bearer "
+(a server that echoes the key it was sent).
 No matching rule: HTTP 418.
 
 Every request is appended to LOG.jsonl before it is answered:
@@ -101,18 +109,48 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
-    def send_json(self, status, obj, headers=None, raw=None):
+    def send_json(self, status, obj, headers=None, raw=None, response=None):
+        response = response or {}
         data = raw.encode() if raw is not None else json.dumps(obj).encode()
+        if response.get("pad"):
+            data += b" " * int(response["pad"])
         try:
+            if response.get("drop"):
+                self.close_now()
+                return
+            if "raw" in response:
+                self.wfile.write(response["raw"].encode())
+                self.wfile.flush()
+                self.close_now()
+                return
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             for k, v in (headers or {}).items():
                 self.send_header(k, str(v))
             self.end_headers()
+            if "cut" in response:
+                self.wfile.write(data[:int(response["cut"])])
+                self.wfile.flush()
+                self.close_now()
+                return
+            if response.get("trickle"):
+                for i in range(len(data)):
+                    self.wfile.write(data[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(float(response["trickle"]))
+                return
             self.wfile.write(data)
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def close_now(self):
+        """Ends the connection at once (no keep-alive, no further reply)."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(2)
+        except OSError:
             pass
 
     def do_GET(self):
@@ -150,7 +188,8 @@ class Handler(BaseHTTPRequestHandler):
         if response.get("delay"):
             time.sleep(float(response["delay"]))
         status = int(response.get("status", 200))
-        text = response.get("text", "")
+        text = response.get("text", "").replace(
+            "{{authorization}}", (self.headers.get("Authorization") or "").replace("Bearer ", "", 1))
         model = (body or {}).get("model", "")
         if status >= 400:
             message = text or "scripted error %d" % status
@@ -164,7 +203,7 @@ class Handler(BaseHTTPRequestHandler):
                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                                 "finish_reason": "stop"}],
                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
-        self.send_json(status, obj, response.get("headers"), response.get("body"))
+        self.send_json(status, obj, response.get("headers"), response.get("body"), response)
 
 
 def exit_when_stdin_closes():

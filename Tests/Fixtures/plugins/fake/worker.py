@@ -23,4 +23,38 @@ if mode == "error":
     sys.exit(1)
 if mode == "silent":
     sys.exit(0)
+# Misbehaviour beyond the protocol (hostile-plugin tests): each still ends with a result event.
+if mode == "outside":
+    with open(os.path.join(req["outputDir"], "..", "escaped.json"), "w") as f:
+        f.write("[]")
+if mode == "strayport":
+    os.makedirs(os.path.join(req["outputDir"], "extra"), exist_ok=True)
+    with open(os.path.join(req["outputDir"], "extra", "x.json"), "w") as f:
+        f.write("[]")
+if mode in ("symlink", "dangling"):
+    target = os.path.join(out, req["items"][0] + ".json")
+    os.remove(target)
+    os.symlink(os.path.abspath(__file__) if mode == "symlink" else "/nonexistent/segflow/file.json", target)
+if mode == "missing":
+    os.remove(os.path.join(out, req["items"][-1] + ".json"))
+if mode == "folder":
+    os.makedirs(os.path.join(out, "sub.json"))
+if mode == "binary":
+    sys.stdout.buffer.write(bytes(range(256)) + b"\n")
+    sys.stdout.flush()
+if mode == "longline":
+    # 64 MiB without a line break: the engine must not buffer it all.
+    chunk = b"x" * (1 << 20)
+    try:
+        for _ in range(64):
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os._exit(0)
+    time.sleep(30)
+if mode == "orphan":
+    # A child that keeps stdout open long after this worker has sent its result and exited.
+    if os.fork() == 0:
+        time.sleep(30)
+        os._exit(0)
 print(json.dumps({"event": "result", "metrics": {"n": len(req["items"])}}), flush=True)
