@@ -66,8 +66,11 @@ enum ParamReferences {
             done[name] = expanded
             return expanded
         }
+        // Only params that use params change; sorted, so the errors come in the same order every time.
+        let using = params.compactMap { $0.value.scalar?.contains("${params.") == true ? $0.key : nil }
+        guard !using.isEmpty else { return params }
         var out = params
-        for name in params.keys.sorted() {
+        for name in using.sorted() {
             if let v = resolve(name, chain: []) { out[name] = v }
         }
         return out

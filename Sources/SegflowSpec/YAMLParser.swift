@@ -96,9 +96,25 @@ private struct Builder {
         /// The pending key repeats an earlier one: its value is reported, not kept (the first one stands,
         /// so 100,000 copies of a stage are one stage to check, not 100,000).
         var pendingIsDuplicate = false
-        /// Where each key of a mapping was first defined: a duplicate check in constant time per key.
-        var keys: [String: SourceLocation] = [:]
+        /// Where each key of a large mapping was first defined, built once it has `Frame.scanLimit` keys:
+        /// a small mapping (most of a pipeline) is checked by a scan of its pairs, without allocating.
+        var keys: [String: SourceLocation]?
         var measure = Measure()
+
+        static let scanLimit = 16
+
+        /// Where `name` was first defined in this mapping, if it was.
+        mutating func firstDefinition(of name: String) -> SourceLocation? {
+            if let keys { return keys[name] }
+            if pairs.count < Self.scanLimit {
+                return pairs.first { $0.key.scalar == name }?.key.location
+            }
+            var index: [String: SourceLocation] = [:]
+            index.reserveCapacity(pairs.count * 2)
+            for p in pairs { if let k = p.key.scalar { index[k] = p.key.location } }
+            keys = index
+            return index[name]
+        }
     }
     private var stack: [Frame] = []
 
@@ -214,12 +230,12 @@ private struct Builder {
             return
         }
         if let name = node.scalar {
-            if let first = stack[top].keys[name] {
+            if let first = stack[top].firstDefinition(of: name) {
                 diagnostics.error("duplicate key '\(name)' (first defined at line \(first.line))",
                                   at: node.location, hint: "keep one of the two; names must be unique")
                 stack[top].pendingIsDuplicate = true
             } else {
-                stack[top].keys[name] = node.location
+                stack[top].keys?[name] = node.location
             }
         } else {
             diagnostics.error("a mapping key must be a plain name, not \(node.kindDescription)", at: node.location)

@@ -19,7 +19,8 @@ enum WorkerOutput {
 
     /// Calls `line` with every complete, non-empty line (without its `\n`) until the output stops.
     static func read(fd: Int32, pid: pid_t, line: (Data) -> Void) -> Stop {
-        var buffer = Data()
+        // The start of a line whose end has not come yet.
+        var pending = Data()
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while true {
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
@@ -33,16 +34,20 @@ enum WorkerOutput {
             let n = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return .endOfFile }
-            // Only the new bytes are searched for line breaks: the buffer holds no break before them.
-            var from = buffer.count
-            buffer.append(contentsOf: chunk[0..<n])
-            var start = 0
-            while let nl = buffer[from...].firstIndex(of: 0x0A) {
-                if nl > start { line(buffer[start..<nl]) }
-                start = nl + 1; from = start
+            chunk.withUnsafeBytes { raw in
+                let base = raw.baseAddress!
+                var start = 0
+                // memchr: a worker may send megabytes, and a byte loop over them is slow in debug builds.
+                while start < n, let hit = memchr(base + start, 0x0A, n - start) {
+                    let nl = base.distance(to: UnsafeRawPointer(hit))
+                    pending.append(base.assumingMemoryBound(to: UInt8.self) + start, count: nl - start)
+                    if !pending.isEmpty { line(pending) }
+                    pending.removeAll(keepingCapacity: true)
+                    start = nl + 1
+                }
+                if start < n { pending.append(base.assumingMemoryBound(to: UInt8.self) + start, count: n - start) }
             }
-            if start > 0 { buffer = Data(buffer[start...]) }
-            if buffer.count > maxLineBytes { return .lineTooLong }
+            if pending.count > maxLineBytes { return .lineTooLong }
         }
     }
 

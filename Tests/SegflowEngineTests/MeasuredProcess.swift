@@ -14,14 +14,19 @@ struct MeasuredProcess {
     /// The segflow binary of this checkout: the release build (what `make test` builds first), else the
     /// debug one; the test is skipped when neither has been built.
     static func segflowBinary() throws -> String {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().path
         for config in ["release", "debug"] {
             let p = "\(root)/.build/\(config)/segflow"
             if FileManager.default.isExecutableFile(atPath: p) { return p }
         }
         throw XCTSkip("no segflow binary built (swift build)")
     }
+
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    /// How much slower than the release build the binary may be: time targets are the release binary's
+    /// (what `make test` builds first); an unoptimised debug build parses YAML about ten times slower.
+    static func slowdown(of binary: String) -> Double { binary.contains("/.build/debug/") ? 10 : 1 }
 
     /// Runs `executable` in `directory`. A small Python parent forks and execs it and reads its rusage
     /// with wait4: a child spawned straight from the test runner would inherit the runner's peak memory
