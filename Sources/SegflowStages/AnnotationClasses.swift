@@ -4,6 +4,7 @@ import SegflowGraph
 import SegflowImaging
 import SegflowSpec
 import SegflowVLM
+import SegflowVision
 
 /// Class names of annotation files (COCO categories, YOLO names, Label Studio labels) mapped to the
 /// pipeline's classes through cotLabel's normaliser and the stage's `synonyms`: case, `_`, plurals.
@@ -55,8 +56,10 @@ enum AnnotationContent {
     static func box(x0: Double, y0: Double, x1: Double, y1: Double, width: Int, height: Int) -> (Int, Int, Int, Int)? {
         guard [x0, y0, x1, y1].allSatisfy(\.isFinite), min(x0, x1) < Double(width), min(y0, y1) < Double(height),
               max(x0, x1) > 0, max(y0, y1) > 0 else { return nil }
-        var a = max(0, min(width, Int(min(x0, x1).rounded()))), b = max(0, min(height, Int(min(y0, y1).rounded())))
-        var c = max(0, min(width, Int(max(x0, x1).rounded()))), d = max(0, min(height, Int(max(y0, y1).rounded())))
+        // Clamped before rounding to Int: an edge at 1e300 is the image's edge, not a trap.
+        func edge(_ v: Double, _ limit: Int) -> Int { AnnotationRaster.pixelEdge(v, limit: limit, rounding: .toNearestOrAwayFromZero) }
+        var a = edge(min(x0, x1), width), b = edge(min(y0, y1), height)
+        var c = edge(max(x0, x1), width), d = edge(max(y0, y1), height)
         if a == c { if c < width { c += 1 } else if a > 0 { a -= 1 } else { return nil } }
         if b == d { if d < height { d += 1 } else if b > 0 { b -= 1 } else { return nil } }
         return (a, b, c, d)

@@ -48,8 +48,14 @@ public struct COCOAnnotationsStage: AnnotationSource {
         for (n, image) in images.enumerated() {
             guard let id = (image["id"] as? NSNumber)?.intValue, let fileName = image["file_name"] as? String,
                   let width = (image["width"] as? NSNumber)?.intValue, let height = (image["height"] as? NSNumber)?.intValue,
-                  width > 0, height > 0, width <= 1 << 20, height <= 1 << 20, width * height <= ImageIO.defaultMaxPixels else {
+                  width > 0, height > 0 else {
                 throw fail("images[\(n)] needs an id, a file_name and a positive width and height")
+            }
+            // The pixel limit of images (checked by division: width * height of two 2^32 sides overflows).
+            let limit = ImageIO.defaultMaxPixels
+            guard width <= limit / height else {
+                throw fail("images[\(n)] says \(width)x\(height), above the limit of \(limit) pixels",
+                           "fix width and height, or raise the limit (SEGFLOW_MAX_PIXELS=N) if the size is intended")
             }
             let name = (fileName as NSString).lastPathComponent
             let stem = FileTree.stem(of: name)

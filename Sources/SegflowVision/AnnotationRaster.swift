@@ -24,13 +24,20 @@ public enum AnnotationRaster {
             var k = 0
             while k + 1 < crossings.count {
                 // Pixels with x + 0.5 in [a, b).
-                let from = max(0, Int((crossings[k] - 0.5).rounded(.up)))
-                let to = min(width, Int((crossings[k + 1] - 0.5).rounded(.up)))
+                let from = pixelEdge(crossings[k] - 0.5, limit: width)
+                let to = pixelEdge(crossings[k + 1] - 0.5, limit: width)
                 if from < to { for x in from..<to { out[y * width + x] = true } }
                 k += 2
             }
         }
         return out
+    }
+
+    /// `value` rounded up to a pixel edge in `0...limit`. Clamped as a Double first: a vertex at 1e300
+    /// (or an edge that overflows to infinity) would trap converting to Int.
+    public static func pixelEdge(_ value: Double, limit: Int, rounding: FloatingPointRoundingRule = .up) -> Int {
+        guard !value.isNaN else { return 0 }
+        return Int(min(Double(limit), max(0, value)).rounded(rounding))
     }
 
     /// A problem with a run-length encoding.
@@ -46,7 +53,8 @@ public enum AnnotationRaster {
         var pos = 0
         for (i, c) in counts.enumerated() {
             guard c >= 0 else { throw RLEError(description: "run \(i) is negative (\(c))") }
-            guard pos + c <= width * height else {
+            // `c` is compared with what is left: `pos + c` of a run of 2^63 - 1 would overflow.
+            guard c <= width * height - pos else {
                 throw RLEError(description: "the runs cover more than the \(width)x\(height) image's \(width * height) pixels")
             }
             if i % 2 == 1 {

@@ -33,4 +33,18 @@ final class AnnotationRasterTests: XCTestCase {
         XCTAssertEqual(try AnnotationRaster.rleCounts(compressed: "1232"), [1, 2, 3, 4])
         XCTAssertThrowsError(try AnnotationRaster.rleCounts(compressed: "1o"), "a continuation bit at the end")
     }
+
+    /// Hostile annotation files (issue 13): coordinates and runs that overflow Int must not trap.
+    func testHugeCoordinatesAndRunsAreClampedOrRefusedNotATrap() throws {
+        // A triangle reaching 1e300 beyond both sides: the crossings clamp to the image's edges.
+        let m = AnnotationRaster.polygon([-1e300, -1, 1e300, -1, 0, 1e300], width: 4, height: 3)
+        XCTAssertEqual(m.filter { $0 }.count, 12, "covers the whole image")
+        XCTAssertEqual(AnnotationRaster.pixelEdge(.infinity, limit: 7), 7)
+        XCTAssertEqual(AnnotationRaster.pixelEdge(-.infinity, limit: 7), 0)
+        XCTAssertEqual(AnnotationRaster.pixelEdge(.nan, limit: 7), 0)
+        // A run of 2^63 - 1 pixels: `pos + run` overflowed (a trap) before this check.
+        XCTAssertThrowsError(try AnnotationRaster.rle(counts: [1, Int.max], width: 3, height: 2)) {
+            XCTAssertTrue("\($0)".contains("cover more than"), "\($0)")
+        }
+    }
 }
