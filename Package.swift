@@ -36,6 +36,8 @@ let package = Package(
 
         /// syncfs(2) for the store's batched durability (not exported by Swift's Glibc module).
         .target(name: "CFileSync"),
+        /// fork/exec with PR_SET_PDEATHSIG: plugin workers die with segflow (Foundation's Process cannot ask).
+        .target(name: "CSpawn"),
 
         // MARK: - Layers
         .target(name: "SegflowCore", dependencies: [
@@ -62,7 +64,7 @@ let package = Package(
         ]),
         .target(name: "SegflowStages", dependencies: [
             "SegflowCore", "SegflowSpec", "SegflowGraph", "SegflowStore",
-            "SegflowImaging", "SegflowVision", "SegflowVLM",
+            "SegflowImaging", "SegflowVision", "SegflowVLM", "CSpawn",
         ]),
         .target(name: "SegflowEngine", dependencies: [
             "SegflowCore", "SegflowSpec", "SegflowGraph", "SegflowStore", "SegflowStages", "SegflowRemote",

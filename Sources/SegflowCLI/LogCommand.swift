@@ -11,6 +11,8 @@ struct LogCommand: AsyncParsableCommand {
     func run() async throws {
         try await guarded {
             let ws = try Workspace(root: global.cacheRoot)
+            // A run whose process died is shown as killed, not as running for ever.
+            try ws.index.markDeadRuns(locks: ws.locksDirectory)
             let fmt = DateFormatter(); fmt.dateFormat = "yyyy-MM-dd HH:mm:ss"
             if let id = run {
                 for n in try ws.index.runNodes(id) {

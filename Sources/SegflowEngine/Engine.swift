@@ -94,7 +94,15 @@ public final class Engine: @unchecked Sendable {
     public func run(_ graph: PipelineGraph, options: RunOptions = RunOptions(),
                     reporter: RunReporter = SilentReporter()) async throws -> RunSummary {
         let file = URL(fileURLWithPath: graph.spec.file).standardized.path
-        let runID = try workspace.index.beginRun(pipeline: graph.name, file: file, command: options.command)
+        // What dead runs left: their "running" rows and their temporary files.
+        try workspace.index.markDeadRuns(locks: workspace.locksDirectory)
+        workspace.objects.temp.sweep()
+        let (runID, runLock) = try workspace.index.beginRun(pipeline: graph.name, file: file, command: options.command,
+                                                            locks: workspace.locksDirectory)
+        defer {
+            runLock?.release()
+            unlink(workspace.locksDirectory + "/run-\(runID).lock")
+        }
         var attempt = 0
         while true {
             do {
@@ -116,6 +124,9 @@ public final class Engine: @unchecked Sendable {
             } catch {
                 let cancelled = { if case SegflowError.cancelled = error { return true }; return false }()
                 try? workspace.index.finishRun(runID, status: cancelled ? "cancelled" : "failed", ran: 0, cached: 0, failed: 0)
+                if DiskFull.matches(error), !DiskFull.isExplained(error) {
+                    throw DiskFull.error(cache: workspace.root, while: "run \(runID) of \(graph.name)")
+                }
                 throw error
             }
         }

@@ -63,6 +63,7 @@ struct LocalExecutor: CallExecutor {
         try FileManager.default.createDirectory(atPath: stageCall.outputDirectory, withIntermediateDirectories: true)
         // A call that finished is kept even if Ctrl-C came meanwhile: the chunk loop stops before the next one.
         let outcome = try await impl.run(stageCall)
+        CrashPoint.reached("stage")
         return (try Self.ingestOutputs(of: node.descriptor, node: node.id, in: stageCall.outputDirectory, into: workspace.objects), outcome)
     }
 

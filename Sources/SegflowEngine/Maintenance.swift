@@ -23,8 +23,8 @@ public enum Maintenance {
             try ws.index.forgetImports(of: d)
             removed += 1
         }
-        try? FileManager.default.removeItem(atPath: ws.objects.tmpDirectory)
-        try FileManager.default.createDirectory(atPath: ws.objects.tmpDirectory, withIntermediateDirectories: true)
+        // Only what dead processes left: a run going on beside gc keeps its half-written files.
+        ws.objects.temp.sweep()
         return (removed, bytes, droppedResults)
     }
 

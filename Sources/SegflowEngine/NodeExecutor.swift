@@ -41,6 +41,9 @@ final class NodeExecutor: @unchecked Sendable {
             throw c
         } catch SegflowError.cancelled {
             throw SegflowError.cancelled
+        } catch where DiskFull.matches(error) {
+            // Every node after this one would fail the same way: stop the run with the one clear error.
+            throw DiskFull.isExplained(error) ? error : DiskFull.error(cache: workspace.root, while: "running \(node.id)")
         } catch {
             let message = (error as? SegflowError)?.description ?? "\(error)"
             try? workspace.index.commit(results: [], executions: [ExecutionRecord(node: node.id, item: nil, key: plan.key, status: "failed",
@@ -84,7 +87,9 @@ final class NodeExecutor: @unchecked Sendable {
         let stored = parallelResults(files.count) { k -> Digest? in
             if cancellation.isCancelled { return nil }
             let (f, expected) = files[k]
-            return try f.content.map { try objects.ingest(data: $0) } ?? objects.ingest(copyingFile: f.path, knownDigest: expected)
+            let d = try f.content.map { try objects.ingest(data: $0) } ?? objects.ingest(copyingFile: f.path, knownDigest: expected)
+            CrashPoint.reached("import")
+            return d
         }
         for (k, r) in stored.enumerated() {
             guard let actual = try r.get() else { throw SegflowError.cancelled }
@@ -149,6 +154,9 @@ final class NodeExecutor: @unchecked Sendable {
             for (port, files) in result.produced { for (name, d) in files { produced[port, default: [:]][FileTree.stem(of: name), default: [:]][name] = d } }
             var records: [ResultRecord] = []
             var executions: [ExecutionRecord] = []
+            if result.outcome.itemFailures.values.contains(where: DiskFull.mentions) {
+                throw DiskFull.error(cache: workspace.root, while: "writing the outputs of \(node.id)")
+            }
             for item in chunk {
                 if var why = result.outcome.itemFailures[item.stem] {
                     why += origins(of: item)

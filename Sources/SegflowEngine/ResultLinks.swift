@@ -42,6 +42,7 @@ enum ResultLinks {
             try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
             try stamp.write(toFile: staging + "/" + stampName, atomically: false, encoding: .utf8)
             for n in nodes { try link(n, workspace: workspace, into: staging + "/" + n.node, style: style) }
+            CrashPoint.reached("links")
             try swap(staging, into: base, aside: workspace.resultsDirectory + "/" + Leftovers.name(pipeline, .old))
         }
     }

@@ -48,30 +48,29 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     func run(request: Data) throws -> StageOutcome {
-        let p = Process()
+        let executable: String, arguments: [String]
         if env.path != nil {
-            p.executableURL = URL(fileURLWithPath: env.python)
-            p.arguments = [stage.plugin.entry]
+            executable = env.python
+            arguments = [env.python, stage.plugin.entry]
         } else {
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = [ProcessInfo.processInfo.environment["SEGFLOW_PYTHON"] ?? "python3", stage.plugin.entry]
+            executable = "/usr/bin/env"
+            arguments = ["env", ProcessInfo.processInfo.environment["SEGFLOW_PYTHON"] ?? "python3", stage.plugin.entry]
         }
-        p.currentDirectoryURL = URL(fileURLWithPath: stage.plugin.directory)
         var environment = ProcessInfo.processInfo.environment
         environment["PYTHONUNBUFFERED"] = "1"
         environment["HF_HUB_OFFLINE"] = "1"
-        p.environment = environment
-        let stdin = Pipe(), stdout = Pipe()
         _ = FileManager.default.createFile(atPath: call.logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: call.logPath)
-        p.standardInput = stdin
-        p.standardOutput = stdout
-        p.standardError = log ?? FileHandle.nullDevice
-        do { try p.run() } catch {
-            throw fail("cannot start the \(stage.plugin.name) worker (\(env.python)): \(error.localizedDescription)")
+        // Tied to this thread, which waits for it: a segflow killed mid-call takes its worker along.
+        let p: TiedProcess
+        do {
+            p = try TiedProcess(executable: executable, arguments: arguments, environment: environment,
+                                directory: stage.plugin.directory, stderr: log?.fileDescriptor)
+        } catch {
+            throw fail("cannot start the \(stage.plugin.name) worker (\(env.python)): \(error)")
         }
-        stdin.fileHandleForWriting.write(request)
-        try? stdin.fileHandleForWriting.close()
+        p.stdin.write(request)
+        try? p.stdin.close()
 
         let timeout = stage.descriptor.timeout ?? 24 * 3600
         let deadline = DispatchTime.now() + timeout
@@ -79,26 +78,27 @@ final class WorkerProcess: @unchecked Sendable {
         let timer = DispatchSource.makeTimerSource()
         timer.schedule(deadline: deadline)
         // SIGKILL: a hung worker may ignore SIGTERM (or inherit it ignored).
-        timer.setEventHandler { timedOut.set(); kill(p.processIdentifier, SIGKILL) }
+        timer.setEventHandler { timedOut.set(); p.kill() }
         timer.resume()
         defer { timer.cancel() }
         let cancelWatch = DispatchSource.makeTimerSource()
         cancelWatch.schedule(deadline: .now() + 0.2, repeating: 0.2)
-        cancelWatch.setEventHandler { [call] in if call.isCancelled() && p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        cancelWatch.setEventHandler { [call] in if call.isCancelled() { p.kill() } }
         cancelWatch.resume()
         defer { cancelWatch.cancel() }
 
         var result: StageOutcome? = nil
         var errorEvent: (String, String)? = nil
         var garbage: String? = nil
-        let stop = WorkerOutput.read(fd: stdout.fileHandleForReading.fileDescriptor, pid: p.processIdentifier) { line in
+        let stop = WorkerOutput.read(fd: p.stdout.fileDescriptor, pid: p.pid) { line in
             guard let obj = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any], let event = obj["event"] as? String else {
                 if garbage == nil { garbage = String(decoding: line.prefix(200), as: UTF8.self) }
-                kill(p.processIdentifier, SIGKILL)
+                p.kill()
                 return
             }
             switch event {
             case "progress":
+                CrashPoint.reached("plugin")
                 call.progress(obj["done"] as? Int ?? 0, obj["total"] as? Int ?? 0, obj["message"] as? String)
             case "log":
                 log?.write(Data(((obj["message"] as? String ?? "") + "\n").utf8))
@@ -115,9 +115,9 @@ final class WorkerProcess: @unchecked Sendable {
         }
         if stop == .lineTooLong {
             garbage = "a line of more than \(WorkerOutput.maxLineBytes >> 20) MiB without a line break"
-            kill(p.processIdentifier, SIGKILL)
+            p.kill()
         }
-        p.waitUntilExit()
+        let exit = p.waitForExit()
         try? log?.close()
         if call.isCancelled() { throw SegflowError.cancelled }
         if timedOut.isSet {
@@ -130,10 +130,10 @@ final class WorkerProcess: @unchecked Sendable {
             let tail = traceback.split(separator: "\n").suffix(8).map { "    " + $0 }.joined(separator: "\n")
             throw fail("\(message)\(tail.isEmpty ? "" : "\n  traceback (last lines):\n" + tail)")
         }
-        guard p.terminationStatus == 0 else {
+        guard exit == .exited(0) else {
             let tail = (try? String(contentsOfFile: call.logPath, encoding: .utf8))?.split(separator: "\n").suffix(6)
                 .map { "    " + $0 }.joined(separator: "\n") ?? ""
-            throw fail("the \(stage.plugin.name) worker exited with status \(p.terminationStatus) without a result\(tail.isEmpty ? "" : "; its last log lines:\n" + tail)")
+            throw fail("the \(stage.plugin.name) worker \(exit) without a result\(tail.isEmpty ? "" : "; its last log lines:\n" + tail)")
         }
         guard let result else { throw fail("the \(stage.plugin.name) worker exited without sending a result") }
         return result

@@ -263,6 +263,7 @@ public final class Index: @unchecked Sendable {
                 try db.execute(sql: "INSERT INTO executions (run_id, node, item, key, status, reason, duration, error) VALUES (?,?,?,?,?,?,?,?)",
                                arguments: [runID, e.node, e.item, e.key?.hex, e.status, e.reason, e.duration, e.error])
             }
+            CrashPoint.reached("commit")
         }
     }
 

@@ -7,7 +7,9 @@ public struct ObjectStore: Sendable {
     /// Objects this process wrote or re-hashed: no need to hash them again before a stage reads them.
     private let verified = DigestSet()
     public var objectsDirectory: String { root + "/objects" }
-    public var tmpDirectory: String { root + "/tmp" }
+    /// This process's temporary files (see `TempSpace`): on the store's filesystem, so they rename in.
+    public let temp: TempSpace
+    public var tmpDirectory: String { temp.directory }
 
     /// The objects folder held open: `contains` stats `ab/cdef...` relative to it, without building a
     /// `String` or walking the cache path for each of the thousands of objects a plan checks.
@@ -17,6 +19,7 @@ public struct ObjectStore: Sendable {
 
     public init(root: String) throws {
         self.root = root
+        temp = TempSpace(cache: root)
         let fm = FileManager.default
         for d in [root + "/objects", root + "/tmp"] {
             try fm.createDirectory(atPath: d, withIntermediateDirectories: true)
@@ -79,6 +82,7 @@ public struct ObjectStore: Sendable {
         if adopt(d) { unlink(source); return d }
         try FileManager.default.createDirectory(atPath: (dest as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         chmod(source, 0o444)
+        CrashPoint.reached("ingest")
         if rename(source, dest) != 0 {
             throw SegflowError.internal("cannot move \(source) into the store: \(String(cString: strerror(errno)))")
         }
@@ -122,8 +126,9 @@ public struct ObjectStore: Sendable {
         defer { buffer.deallocate() }
         var hasher = DigestStream()
         func fail(_ what: String) -> SegflowError {
-            let reason = String(cString: strerror(errno))
+            let code = errno, reason = String(cString: strerror(code))
             close(output); unlink(tmp)
+            if code == ENOSPC || code == EDQUOT { return DiskFull.error(cache: root, while: "copying \(source) into the store") }
             return .user("cannot copy \(source) into the store: \(what): \(reason)",
                          hint: "check the file is readable and the cache's disk has free space")
         }
@@ -150,8 +155,12 @@ public struct ObjectStore: Sendable {
         let d = Digest.of(data)
         if adopt(d) { return d }
         let tmp = tmpDirectory + "/ingest-\(UUID().uuidString)"
-        guard FileManager.default.createFile(atPath: tmp, contents: data) else {
-            throw SegflowError.internal("cannot write \(tmp)")
+        do {
+            try data.write(to: URL(fileURLWithPath: tmp))
+        } catch {
+            unlink(tmp)
+            if DiskFull.matches(error) { throw DiskFull.error(cache: root, while: "writing an object") }
+            throw SegflowError.internal("cannot write \(tmp): \(error.localizedDescription)")
         }
         return try ingest(movingFile: tmp)
     }

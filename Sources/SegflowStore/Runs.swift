@@ -41,11 +41,45 @@ public struct RunNodeRecord: Sendable {
 
 extension Index {
     public func beginRun(pipeline: String, file: String, command: String) throws -> Int64 {
+        try beginRun(pipeline: pipeline, file: file, command: command, locks: nil).id
+    }
+
+    /// Records a run as running, holding `<locks>/run-<id>.lock` from before the row is visible to
+    /// other processes until `finishRun`: a "running" row whose lock is free belongs to a process that
+    /// died (see `markDeadRuns`). Release the lock after `finishRun`.
+    public func beginRun(pipeline: String, file: String, command: String, locks: String?) throws -> (id: Int64, lock: FileLock?) {
         try write { db in
             try db.execute(sql: "INSERT INTO runs (pipeline, file, command, started, status) VALUES (?, ?, ?, ?, 'running')",
                            arguments: [pipeline, file, command, Date().timeIntervalSince1970])
-            return db.lastInsertedRowID
+            let id = db.lastInsertedRowID
+            // Inside the transaction: nobody can see the row before its lock is held.
+            let lock = try locks.map { try FileLock.acquire(Self.runLockPath(locks: $0, run: id)) }
+            return (id, lock)
         }
+    }
+
+    static func runLockPath(locks: String, run: Int64) -> String { locks + "/run-\(run).lock" }
+
+    /// Marks runs still "running" whose process is gone (SIGKILL, a crash, power loss) as "killed",
+    /// so `segflow log` does not show them running for ever and gc stops keeping their outputs.
+    /// Runs of segflow versions without run locks count as dead too. Returns the ids marked.
+    @discardableResult
+    public func markDeadRuns(locks: String) throws -> [Int64] {
+        let running = try db.read { try Int64.fetchAll($0, sql: "SELECT id FROM runs WHERE status = 'running'") }
+        var dead: [Int64] = []
+        for id in running {
+            let path = Self.runLockPath(locks: locks, run: id)
+            guard let lock = try? FileLock.tryAcquire(path) else { continue }
+            defer { lock.release() }
+            // A run that finished meanwhile released its lock after its status: the WHERE keeps it.
+            try write { db in
+                try db.execute(sql: "UPDATE runs SET status = 'killed', finished = COALESCE(finished, ?) WHERE id = ? AND status = 'running'",
+                               arguments: [Date().timeIntervalSince1970, id])
+            }
+            unlink(path)
+            dead.append(id)
+        }
+        return dead
     }
 
     public func finishRun(_ id: Int64, status: String, ran: Int, cached: Int, failed: Int) throws {

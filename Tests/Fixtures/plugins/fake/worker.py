@@ -16,6 +16,8 @@ if mode == "crash":
     os._exit(3)
 if mode == "hang":
     time.sleep(60)
+if mode == "slow":  # long enough that runs started together all compute the same items
+    time.sleep(1.5)
 if mode == "garbage":
     print("Epoch 1: loss 0.3", flush=True)
 if mode == "error":
