@@ -81,6 +81,8 @@ public final class Index: @unchecked Sendable {
                 db = try DatabaseQueue(configuration: config)
                 try Self.migrator.migrate(db)
             }
+        } catch let e as DatabaseError where e.resultCode == .SQLITE_FULL && path != nil {
+            throw DiskFull.error(cache: (path! as NSString).deletingLastPathComponent, while: "opening the index")
         } catch let e as DatabaseError {
             throw SegflowError.user("cannot open the cache index \(path ?? ":memory:"): \(e.message ?? "\(e)")",
                                     hint: "another segflow may hold it, or it is damaged: move the cache folder aside and run again")

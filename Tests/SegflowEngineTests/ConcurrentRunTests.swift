@@ -111,7 +111,7 @@ final class ConcurrentRunTests: XCTestCase {
         let (computed, results, distinctOutputs) = try inspect.withIndex { db in
             (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM executions WHERE node = 'labels' AND status = 'ran'") ?? 0,
              try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM results WHERE node = 'labels'") ?? 0,
-             try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT outputs) FROM results WHERE node = 'labels'") ?? 0)
+             try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT digest) FROM result_files WHERE key IN (SELECT key FROM results WHERE node = 'labels')") ?? 0)
         }
         let calls = try String(contentsOfFile: dir + "/calls.txt", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(calls.count, 2, "each run called the worker once for the same items: \(calls)")

@@ -137,9 +137,15 @@ struct CacheInspection {
         return try withIndex { try String.fetchAll($0, sql: "PRAGMA integrity_check") }
     }
 
+    /// Whether the index exists with its tables (a run killed while creating it leaves an empty file).
+    func hasSchema() throws -> Bool {
+        guard FileManager.default.fileExists(atPath: cache + "/index.sqlite") else { return false }
+        return try withIndex { try $0.tableExists("results") && $0.tableExists("run_nodes") && $0.tableExists("fingerprints") }
+    }
+
     /// Every committed result as `node/item` (`node/` for a whole node).
     func completedItems() throws -> Set<String> {
-        guard FileManager.default.fileExists(atPath: cache + "/index.sqlite") else { return [] }
+        guard try hasSchema() else { return [] }
         return Set(try withIndex { db in
             try Row.fetchAll(db, sql: "SELECT node, item FROM results").map { "\($0[0] as String)/\(($0[1] as String?) ?? "")" }
         })
@@ -149,7 +155,7 @@ struct CacheInspection {
     /// the store holds), as `node/stem`: a run reuses these without a result row (its planner copies
     /// files in while hashing them, before the import's commit). `filesPerItem` files make an item.
     func importedItems(node: String, under folder: String, filesPerItem: Int) throws -> Set<String> {
-        guard FileManager.default.fileExists(atPath: cache + "/index.sqlite") else { return [] }
+        guard try hasSchema() else { return [] }
         let rows = try withIndex { db in
             try Row.fetchAll(db, sql: "SELECT path, digest FROM fingerprints WHERE path >= ? AND path < ?",
                              arguments: [folder + "/", folder + "/\u{10FFFF}"])
@@ -187,7 +193,7 @@ struct CacheInspection {
     /// Digests the index names (result files, run trees) whose object is missing: a commit that got
     /// ahead of its objects.
     func danglingDigests() throws -> [String] {
-        guard FileManager.default.fileExists(atPath: cache + "/index.sqlite") else { return [] }
+        guard try hasSchema() else { return [] }
         let named = try withIndex { db in
             try String.fetchAll(db, sql: "SELECT DISTINCT digest FROM result_files UNION SELECT DISTINCT tree FROM run_nodes WHERE tree IS NOT NULL")
         }
