@@ -37,9 +37,9 @@ func loadPipeline(_ path: String, params: [String], targets: [String], force: [S
 }
 
 /// Runs a command body and turns segflow errors into messages and exit codes (user 2, internal 70).
-func guarded(_ body: () async throws -> Void) async throws {
+func guarded(cache: String? = nil, _ body: () async throws -> Void) async throws {
     do {
-        try await body()
+        do { try await body() } catch { throw cache.map { explainingDiskFull(error, cache: $0) } ?? error }
     } catch let e as SegflowError {
         FileHandle.standardError.write(Data((e.description + "\n").utf8))
         throw ExitCode(e.exitCode)

@@ -18,7 +18,7 @@ struct RunCommand: AsyncParsableCommand {
     var executor: String?
 
     func run() async throws {
-        try await guarded {
+        try await guarded(cache: global.cacheRoot) {
             let (session, full, graph) = try loadPipeline(pipeline, params: params, targets: targets, force: force, global: global)
             let cancellation = Cancellation()
             installInterruptHandler(cancellation)

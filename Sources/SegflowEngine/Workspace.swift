@@ -40,3 +40,11 @@ public final class Workspace: @unchecked Sendable {
         return dir
     }
 }
+
+/// A full disk met anywhere (a write outside a run's own error handling: planning, the index) as the
+/// one clear error naming the cache; any other error unchanged.
+public func explainingDiskFull(_ error: Error, cache: String) -> Error {
+    guard DiskFull.matches(error), !DiskFull.isExplained(error) else { return error }
+    let root = URL(fileURLWithPath: cache.hasPrefix("/") ? cache : FileManager.default.currentDirectoryPath + "/" + cache).standardized.path
+    return DiskFull.error(cache: root, while: "writing the cache")
+}
