@@ -11,8 +11,11 @@ seconds=${1:-60}; shift || true
 targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(FuzzPipeline FuzzPNG FuzzJPEG FuzzNPY)
 scratch=.build-fuzz
 # lld: gold drops most of the coverage counters' section (libFuzzer then sees a tenth of the code).
+# The coverage flags spelled out: an incremental rebuild under `-sanitize=fuzzer` alone recompiled
+# files without them (seen with Swift 6.3.1), and a fuzzer blind to coverage finds little.
 for t in "${targets[@]}"; do
   SEGFLOW_FUZZ=1 swift build --scratch-path "$scratch" --sanitize fuzzer --sanitize address -Xswiftc -use-ld=lld \
+    -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp \
     --product "$t" 2>&1 | grep -E "error:|Build of" || true
   [ -x "$scratch/debug/$t" ] || { echo "fuzz/run.sh: $t did not build" >&2; exit 1; }
 done
@@ -45,8 +48,10 @@ for t in "${targets[@]}"; do
   stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -1; }
   runs=$(stat number_of_executed_units); rate=$(stat average_exec_per_sec); rss=$(stat peak_rss_mb); cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
   corpus=$(find "$work/$t" "$kept" -type f | wc -l)
-  printf '%-13s %4ss  %9s inputs  %6s/s  %s  corpus %s files  peak %s MB  ' "$t" "$seconds" "${runs:-?}" "${rate:-?}" "${cov:-cov: ?}" "$corpus" "${rss:-?}"
-  if [ $rc -eq 0 ]; then echo ok; else
+  printf '%-13s %4ss  %9s inputs  %6s/s  %s  corpus %s files  peak %s MB  ' "$t" "$seconds" "${runs:-?}" "${rate:-?}" "${cov:-cov: none}" "$corpus" "${rss:-?}"
+  if [ $rc -eq 0 ] && [ -z "$cov" ]; then
+    echo "FAILED: no coverage seen, the build is not instrumented (rm -rf $scratch and run again)"; status=1
+  elif [ $rc -eq 0 ]; then echo ok; else
     echo "FAILED (exit $rc)"; status=1
     grep -E "ERROR|SUMMARY|runtime failure|Test unit written" "$log" | head -8
     for a in "$artifacts/$t-"*; do [ -e "$a" ] && echo "  replay: SEGFLOW_FUZZ=1 $bin/$t $a"; done
