@@ -99,7 +99,7 @@ let package = Package(
 // supplies `main` (they do not link otherwise): `bash fuzz/run.sh [SECONDS]`.
 if ProcessInfo.processInfo.environment["SEGFLOW_FUZZ"] == "1" {
     for (name, layers) in [("FuzzPipeline", ["SegflowSpec", "SegflowGraph", "SegflowStages"]),
-                           ("FuzzPNG", ["SegflowImaging"]), ("FuzzJPEG", ["SegflowImaging"]), ("FuzzNPY", ["SegflowImaging"])] {
+                           ("FuzzImage", ["SegflowImaging"]), ("FuzzNPY", ["SegflowImaging"])] {
         package.targets.append(.executableTarget(name: name, dependencies: layers.map { .target(name: $0) },
                                                  path: "fuzz/\(name)"))
     }

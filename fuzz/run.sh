@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Bounded libFuzzer runs of the engine's parsers and decoders (built with -sanitize=fuzzer,address).
 #   bash fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]     # default 60 s each, every target
-#   FUZZ_MERGE=1 bash fuzz/run.sh 600 FuzzPNG             # then fold what was found into the kept corpus
+#   FUZZ_MERGE=1 bash fuzz/run.sh 600 FuzzImage             # then fold what was found into the kept corpus
 # Seeds: the kept corpus Tests/Fixtures/fuzz/<target>/ plus the project's own files of that kind.
 # A crash, a sanitizer report, an input slower than 10 s or above 2 GB of memory fails the run
 # and leaves the input under .build-fuzz/artifacts/ with the command that replays it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}; shift || true
-targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(FuzzPipeline FuzzPNG FuzzJPEG FuzzNPY)
-scratch=.build-fuzz
+targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(FuzzPipeline FuzzImage FuzzNPY)
+scratch=${FUZZ_SCRATCH:-.build-fuzz}
 # lld: gold drops most of the coverage counters' section (libFuzzer then sees a tenth of the code).
 # The coverage flags spelled out: an incremental rebuild under `-sanitize=fuzzer` alone recompiled
 # files without them (seen with Swift 6.3.1), and a fuzzer blind to coverage finds little.
@@ -28,7 +28,7 @@ for t in "${targets[@]}"; do
   seeds=()
   case $t in
     FuzzPipeline) seeds=(pipelines Tests/Fixtures/spec); maxlen=65536; dict=(-dict=fuzz/pipeline.dict) ;;
-    FuzzPNG|FuzzJPEG) seeds=(Tests/Fixtures/imaging); maxlen=16384; dict=() ;;
+    FuzzImage) seeds=(Tests/Fixtures/imaging); maxlen=16384; dict=() ;;
     FuzzNPY) seeds=(); maxlen=4096; dict=() ;;
   esac
   mkdir -p "$work/$t"
