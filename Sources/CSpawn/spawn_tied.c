@@ -38,6 +38,10 @@ pid_t segflow_spawn_tied(const char *path, char *const argv[], char *const envp[
         // The parent may have died before the prctl: then nobody would send the signal.
         if (err == 0 && getppid() != parent) _exit(127);
 #endif
+        // Its own process group, led by it: whatever it forks (and leaves holding its stdout) stays in
+        // the group, which the parent kills once the child has exited (before reaping it, so the id
+        // cannot be reused meanwhile).
+        if (err == 0 && setpgid(0, 0) != 0) err = errno;
         sigset_t none; sigemptyset(&none); sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL); signal(SIGINT, SIG_DFL); signal(SIGTERM, SIG_DFL);
         // Everything the child needs moves above 2 first, so dup2 onto 0..2 clobbers nothing still needed.

@@ -50,18 +50,21 @@ final class TiedProcess: @unchecked Sendable {
 
     struct SpawnError: Error, CustomStringConvertible { let message: String; var description: String { message } }
 
-    /// SIGKILL, unless the child has already exited.
+    /// SIGKILL to the child and every process of its group (what it forked), unless it has exited.
     func kill() {
         lock.lock(); defer { lock.unlock() }
-        if !exited { Foundation.kill(pid, SIGKILL) }
+        if !exited { Foundation.kill(-pid, SIGKILL); Foundation.kill(pid, SIGKILL) }
     }
 
-    /// Waits for the child to exit and reaps it.
+    /// Waits for the child to exit, kills what it left in its process group (a child holding its
+    /// stdout would otherwise compute on, or sleep, for nobody), and reaps it.
     func waitForExit() -> Exit {
         var info = siginfo_t()
         // Wait without reaping, mark it exited, then reap: a concurrent `kill` cannot hit a recycled pid.
         while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
         lock.lock(); exited = true; lock.unlock()
+        // The unreaped child still holds its pid, and with it the group's id: this reaches only its group.
+        Foundation.kill(-pid, SIGKILL)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         // The wait(2) status word: low 7 bits the signal (0 = a normal exit), the exit code above them.

@@ -5,7 +5,8 @@
 /// Starts `path` with `argv` and `envp` in `cwd`, its stdin, stdout and stderr on the given
 /// descriptors (every other descriptor closed), tied to the calling thread's process: the child gets
 /// SIGKILL when its parent dies, however the parent dies (SIGKILL included), so a killed segflow
-/// leaves no worker behind. Returns the child's pid, or -1 with errno set.
+/// leaves no worker behind. The child leads a process group of its own (its pid), so the parent can
+/// kill what it forked too: `kill(-pid, SIGKILL)`. Returns the child's pid, or -1 with errno set.
 ///
 /// Linux: prctl(PR_SET_PDEATHSIG), which fires when the *thread* that forked ends: call it from a
 /// thread that waits for the child. Elsewhere the child is started untied.

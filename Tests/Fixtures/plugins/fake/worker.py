@@ -54,9 +54,17 @@ if mode == "longline":
     except BrokenPipeError:
         os._exit(0)
     time.sleep(30)
-if mode == "orphan":
-    # A child that keeps stdout open long after this worker has sent its result and exited.
-    if os.fork() == 0:
+if mode in ("orphan", "orphanfail"):
+    # A child that keeps stdout open long after this worker has sent its result and exited (or
+    # failed): the engine must neither wait for it nor leave it running. Its pid goes to a file
+    # before the worker ends, so the test can look for it.
+    child = os.fork()
+    if child == 0:
         time.sleep(30)
         os._exit(0)
+    with open(os.path.join(os.environ.get("FAKE_COUNTER_DIR", "/tmp"), "orphan.pid"), "w") as f:
+        f.write(str(child))
+    if mode == "orphanfail":
+        print("failing with a child left behind", file=sys.stderr)
+        os._exit(3)
 print(json.dumps({"event": "result", "metrics": {"n": len(req["items"])}}), flush=True)
