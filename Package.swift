@@ -76,10 +76,12 @@ let package = Package(
         .executableTarget(name: "segflow", dependencies: ["SegflowCLI"]),
 
         // MARK: - Tests
+        // What several test targets share (a temporary folder per test); a library of the tests only.
+        .target(name: "SegflowTestSupport", path: "Tests/SegflowTestSupport"),
         .testTarget(name: "SegflowCoreTests", dependencies: ["SegflowCore"]),
-        .testTarget(name: "SegflowSpecTests", dependencies: ["SegflowSpec"]),
+        .testTarget(name: "SegflowSpecTests", dependencies: ["SegflowSpec", "SegflowTestSupport"]),
         .testTarget(name: "SegflowGraphTests", dependencies: ["SegflowGraph", "SegflowStages"]),
-        .testTarget(name: "SegflowStoreTests", dependencies: ["SegflowStore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "SegflowStoreTests", dependencies: ["SegflowStore", "SegflowTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SegflowImagingTests", dependencies: ["SegflowImaging"]),
         .testTarget(name: "SegflowVisionTests", dependencies: ["SegflowVision", "SegflowImaging"]),
         .testTarget(name: "SegflowVLMTests", dependencies: ["SegflowVLM"]),
@@ -87,7 +89,8 @@ let package = Package(
         // Runs the built `segflow` binary: --version, dag, make install.
         .testTarget(name: "SegflowCLITests", dependencies: ["SegflowStages"]),
         .testTarget(name: "SegflowEngineTests", dependencies: [
-            "SegflowEngine", "SegflowStages", "SegflowImaging", "SegflowVLM", .product(name: "GRDB", package: "GRDB.swift"),
+            "SegflowEngine", "SegflowStages", "SegflowImaging", "SegflowVLM", "SegflowTestSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ],
     // Swift 5 mode: the engine shares state across threads behind locks it owns.

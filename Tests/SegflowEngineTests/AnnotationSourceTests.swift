@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SegflowTestSupport
 import SegflowCore
 import SegflowGraph
 import SegflowImaging
@@ -20,14 +21,13 @@ final class AnnotationSourceTests: XCTestCase {
     let spellings = ["skies", "buildings", "poles", "roads", "pavements", "trees", "signsymbols", "fences", "cars", "person", "bicyclists"]
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "segflow-annot-\(UUID().uuidString.prefix(8))"
+        dir = try makeTemporaryFolder("annot")
         for sub in ["images", "masks", "yolo", "brush"] { try FileManager.default.createDirectory(atPath: "\(dir!)/\(sub)", withIntermediateDirectories: true) }
         for s in stems {
             try FileManager.default.copyItem(atPath: "\(Self.tiny)/train/\(s).png", toPath: "\(dir!)/images/\(s).png")
             try FileManager.default.copyItem(atPath: "\(Self.tiny)/trainannot/\(s).png", toPath: "\(dir!)/masks/\(s).png")
         }
     }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func run(_ stages: String) async throws -> (RunSummary, Workspace) {
         try """

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SegflowTestSupport
 import SegflowCore
 import SegflowGraph
 import SegflowSpec
@@ -13,11 +14,10 @@ final class CoTLabelIncrementalTests: XCTestCase {
     let counter = ExecutionCounter()
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "segflow-cot-\(UUID().uuidString.prefix(8))"
+        dir = try makeTemporaryFolder("cot")
         try FileManager.default.createDirectory(atPath: dir + "/frames", withIntermediateDirectories: true)
         for s in ["A", "B", "C"] { try Data("IMG_\(s) pixels".utf8).write(to: URL(fileURLWithPath: "\(dir!)/frames/\(s).png")) }
     }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func run(prompt: String, server: FakeVLMServer) async throws -> RunSummary {
         try prompt.write(toFile: dir + "/prompt.md", atomically: true, encoding: .utf8)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SegflowTestSupport
 import SegflowCore
 import SegflowGraph
 import SegflowImaging
@@ -12,11 +13,10 @@ import SegflowStages
 final class HostileAnnotationTests: XCTestCase {
     var dir: String!
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "segflow-hostile-annot-\(UUID().uuidString.prefix(8))"
+        dir = try makeTemporaryFolder("hostile-annot")
         try FileManager.default.createDirectory(atPath: dir + "/images", withIntermediateDirectories: true)
         try ImageIO.writePNG(RGBImage(width: 8, height: 6, fill: (1, 2, 3)), to: dir + "/images/a.png")
     }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func run(coco: String) async throws -> RunSummary {
         try coco.write(toFile: dir + "/coco.json", atomically: true, encoding: .utf8)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SegflowTestSupport
 
 /// Hostile pipeline files through the real binary (`segflow plan`), as a user meets them: each is one
 /// `file:line:col: error:` with a fix, exit 2, within 2 s and 200 MB of the process's own peak memory.
@@ -7,10 +8,9 @@ import XCTest
 final class HostileCLITests: XCTestCase {
     var dir: String!
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "segflow-hostile-cli-\(UUID().uuidString.prefix(8))"
+        dir = try makeTemporaryFolder("hostile-cli")
         try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
     }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     static let head = "version: 1\nname: h\nclasses: [a]\n"
     static let maxSeconds = 2.0, maxBytes = 200 << 20

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SegflowTestSupport
 import GRDB
 import SegflowSpec
 import SegflowGraph
@@ -17,10 +18,9 @@ final class HostileDatasetTests: XCTestCase {
 
     var dir: String!
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "segflow-hostile-data-\(UUID().uuidString.prefix(8))"
+        dir = try makeTemporaryFolder("hostile-data")
         for sub in ["images", "masks"] { try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true) }
     }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func copy(_ fixture: String, to path: String) throws {
         try FileManager.default.copyItem(atPath: Self.fixtures + "/" + fixture, toPath: dir + "/" + path)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SegflowTestSupport
 import SegflowCore
 import SegflowGraph
 import SegflowSpec
@@ -12,12 +13,10 @@ final class IncrementalTests: XCTestCase {
     let counter = ExecutionCounter()
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "segflow-inc-\(UUID().uuidString.prefix(8))"
+        dir = try makeTemporaryFolder("inc")
         try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
         for i in 0..<5 { try Data(repeating: UInt8(i), count: 100 + i).write(to: URL(fileURLWithPath: "\(dir!)/data/img\(i).png")) }
     }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func catalog() -> StageCatalog {
         var c = StageCatalog()
@@ -189,7 +188,7 @@ final class IncrementalTests: XCTestCase {
 /// Nodes identical across variants share one key and run once.
 final class MatrixRunTests: XCTestCase {
     func testSharedPrefixRunsOnceForSixVariants() async throws {
-        let dir = NSTemporaryDirectory() + "segflow-mrun-\(UUID().uuidString.prefix(8))"
+        let dir = try makeTemporaryFolder("mrun")
         try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
         for i in 0..<4 { try Data(repeating: UInt8(i), count: 50 + i).write(to: URL(fileURLWithPath: "\(dir)/data/im\(i).png")) }
         let yaml = """
@@ -219,8 +218,7 @@ final class MatrixRunTests: XCTestCase {
     }
 
     func testTargetsRunOnlyWhatTheyNeedAndKeepOtherLinks() async throws {
-        let dir = NSTemporaryDirectory() + "segflow-targets-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try makeTemporaryFolder("targets")
         try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
         for i in 0..<3 { try Data(repeating: UInt8(i), count: 50 + i).write(to: URL(fileURLWithPath: "\(dir)/data/im\(i).png")) }
         func write(shared: String) throws {
@@ -289,8 +287,7 @@ final class CancellationTests: XCTestCase {
     }
 
     func testInterruptedRunKeepsFinishedChunksAndResumes() async throws {
-        let dir = NSTemporaryDirectory() + "segflow-cancel-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try makeTemporaryFolder("cancel")
         try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
         for i in 0..<70 { try Data([UInt8(i)]).write(to: URL(fileURLWithPath: String(format: "%@/data/im%03d.png", dir, i))) }
         try "version: 1\nname: c\nclasses: [a]\nstages:\n  images: {type: imageFolder, params: {images: data}}\n  labels: {type: slowLabel, inputs: {images: images.images}}\n"

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SegflowTestSupport
 import SegflowCore
 import SegflowGraph
 import SegflowSpec
@@ -13,8 +14,7 @@ final class LabelFileSourceTests: XCTestCase {
     let counter = ExecutionCounter()
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "segflow-labelfile-test-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        dir = try makeTemporaryFolder("labelfile-test")
         try "stem,labels\nA,lawn;curb\nB,soil\nC,\n".write(toFile: dir + "/truth.csv", atomically: true, encoding: .utf8)
         try """
         version: 1
@@ -25,7 +25,6 @@ final class LabelFileSourceTests: XCTestCase {
           copy: {type: copyLabels, inputs: {labels: truth.labels}}
         """.write(toFile: dir + "/p.yaml", atomically: true, encoding: .utf8)
     }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func engine() throws -> (Engine, PipelineGraph) {
         var catalog = try StageCatalog.standard(pluginRoots: [])

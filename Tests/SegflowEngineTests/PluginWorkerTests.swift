@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SegflowTestSupport
 import SegflowCore
 import SegflowGraph
 import SegflowSpec
@@ -13,12 +14,11 @@ final class PluginWorkerTests: XCTestCase {
         .appendingPathComponent("Fixtures/plugins/fake").path
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "segflow-plugin-\(UUID().uuidString.prefix(8))"
+        dir = try makeTemporaryFolder("plugin")
         try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
         for i in 0..<3 { try Data([UInt8(i)]).write(to: URL(fileURLWithPath: "\(dir!)/data/im\(i).png")) }
         setenv("FAKE_COUNTER_DIR", dir, 1)
     }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func run(mode: String) async throws -> (RunSummary, Workspace) {
         var catalog = StageCatalog()

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SegflowTestSupport
 import SegflowCore
 import SegflowGraph
 import SegflowImaging
@@ -14,7 +15,7 @@ final class VLMGroundStageTests: XCTestCase {
     var dir: String!
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "segflow-ground-\(UUID().uuidString.prefix(8))"
+        dir = try makeTemporaryFolder("ground")
         try FileManager.default.createDirectory(atPath: dir + "/frames", withIntermediateDirectories: true)
         // 240x180 -> 140x112 (above 20000 pixels: scaled down); 100x60 -> 196x112 (below: scaled up).
         for (stem, w, h) in [("big", 240, 180), ("small", 100, 60)] {
@@ -24,7 +25,6 @@ final class VLMGroundStageTests: XCTestCase {
         }
         try "big,car;road\nsmall,tree\n".write(toFile: dir + "/picked.csv", atomically: true, encoding: .utf8)
     }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func run(_ server: FakeVLMServer) async throws -> RunSummary {
         let yaml = """

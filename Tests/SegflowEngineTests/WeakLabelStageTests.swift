@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SegflowTestSupport
 import SegflowSpec
 import SegflowGraph
 import SegflowImaging
@@ -13,7 +14,7 @@ final class WeakLabelStageTests: XCTestCase {
     var dir: String!
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "segflow-weak-\(UUID().uuidString.prefix(8))"
+        dir = try makeTemporaryFolder("weak")
         for sub in ["images", "points", "boxes", "scribbles"] {
             try FileManager.default.createDirectory(atPath: "\(dir!)/\(sub)", withIntermediateDirectories: true)
         }
@@ -22,8 +23,6 @@ final class WeakLabelStageTests: XCTestCase {
         for y in 0..<24 { for x in 16..<32 { for c in 0..<3 { px[(y * 32 + x) * 3 + c] = 230 } } }
         for stem in ["a", "b", "c"] { try ImageIO.writePNG(RGBImage(width: 32, height: 24, pixels: px), to: "\(dir!)/images/\(stem).png") }
     }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func write(_ text: String, _ path: String) throws { try text.write(toFile: "\(dir!)/\(path)", atomically: true, encoding: .utf8) }
 

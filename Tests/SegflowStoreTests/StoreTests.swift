@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SegflowTestSupport
 import GRDB
 import SegflowCore
 import SegflowGraph
@@ -9,10 +10,8 @@ import SegflowGraph
 final class StoreTests: XCTestCase {
     var dir: String!
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "segflow-store-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        dir = try makeTemporaryFolder("store")
     }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func testObjectsAreContentAddressedReadOnlyAndVerified() throws {
         let store = try ObjectStore(root: dir)
