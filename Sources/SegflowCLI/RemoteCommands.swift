@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SegflowCore
 import SegflowEngine
+import SegflowGraph
 import SegflowRemote
 import SegflowSpec
 
@@ -70,26 +71,77 @@ struct PushCommand: AsyncParsableCommand {
 
 struct PullCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "pull", abstract: "Download from a remote cache what a pipeline's plan needs and the remote has.")
+        commandName: "pull", abstract: "Download from a remote cache what pipelines' plans need and the remote has.",
+        discussion: """
+        With PIPELINE files: what each one's plan needs. Without one: every pipeline of the project, \
+        pipelines/*.yaml under the current folder (as `dvc pull` with no target pulls for every stage \
+        of the project); one that cannot be planned here (its dataset or a plugin missing) is skipped \
+        with a note. Only the results the plans reach and their objects are downloaded, never the \
+        whole remote; the next `segflow run` computes what neither had.
+        """)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var remote: RemoteOptions
-    @Argument(help: "The pipeline YAML file.") var pipeline: String
+    @Argument(help: "Pipeline YAML files (default: every pipelines/*.yaml under the current folder).") var pipelines: [String] = []
     @Option(name: [.customShort("p"), .customLong("param")], help: "Override a pipeline param: NAME=VALUE.") var params: [String] = []
 
     func run() async throws {
         try await guarded {
-            let (session, _, graph) = try loadPipeline(pipeline, params: params, targets: [], force: [], global: global)
-            let cache = try remote.open(session.workspace, label: "pull")
+            let named = !pipelines.isEmpty
+            let files = named ? pipelines : try projectPipelines()
+            var cache: RemoteCache?
             let t0 = Date()
-            let plan = try await session.engine.pull(graph, from: cache)
-            let (s, adopted) = cache.pulled
+            var planned = 0
+            for file in files {
+                let graph: PipelineGraph, session: Session
+                do {
+                    (session, _, graph) = try loadPipeline(file, params: params, targets: [], force: [], global: global)
+                } catch let e as SegflowError where !named {
+                    FileHandle.standardError.write(Data("skipped \(file): \(e.description.split(separator: "\n").first ?? "")\n".utf8))
+                    continue
+                }
+                if cache == nil {
+                    let c = try remote.open(session.workspace, label: "pull")
+                    // Bad credentials or no bucket fail here, once, not as a skip per pipeline.
+                    _ = try await c.transfer.fetchRows([], runID: 0)
+                    cache = c
+                }
+                let before = cache!.pulled.results
+                let plan: Plan
+                do {
+                    plan = try await session.engine.pull(graph, from: cache!)
+                } catch let e as SegflowError where !named && !e.description.contains(cache!.remote.displayURL) {
+                    FileHandle.standardError.write(Data("skipped \(file): \(e.description.split(separator: "\n").first ?? "")\n".utf8))
+                    continue
+                }
+                planned += 1
+                // Source imports are left out: they come from the local dataset files, not the remote.
+                let computed = plan.nodes.filter { $0.node.descriptor.granularity != .source }
+                print("\(plan.pipeline): \(cache!.pulled.results - before) results adopted; the next run computes "
+                      + "\(computed.reduce(0) { $0 + $1.runCount }) work unit(s) "
+                      + "(\(computed.reduce(0) { $0 + $1.cachedCount }) cached), besides importing the dataset")
+            }
+            guard let cache, planned > 0 else {
+                throw SegflowError.user("no pipeline of \(files.joined(separator: ", ")) could be planned here",
+                                        hint: "fix what the notes above say, or name a pipeline: segflow pull PIPELINE")
+            }
+            let (s, _) = cache.pulled
             print(transferLine("pull from", cache.remote.displayURL, s, seconds: Date().timeIntervalSince(t0)))
-            // Source imports are left out: they come from the local dataset files, not the remote.
-            let computed = plan.nodes.filter { $0.node.descriptor.granularity != .source }
-            print("\(adopted) results adopted; the next run computes \(computed.reduce(0) { $0 + $1.runCount }) work unit(s) "
-                  + "(\(computed.reduce(0) { $0 + $1.cachedCount }) cached), besides importing the dataset")
             try throwIfFailed(TransferSummary(failedFrom: s), cache.remote.displayURL)
         }
+    }
+
+    /// pipelines/*.yaml under the current folder, sorted.
+    func projectPipelines() throws -> [String] {
+        let dir = "pipelines"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else {
+            throw SegflowError.user("no pipelines/ folder in \(FileManager.default.currentDirectoryPath) to pull for",
+                                    hint: "name the pipelines: segflow pull PIPELINE.yaml --remote URL, or run it from the project's folder")
+        }
+        let files = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { "\(dir)/\($0)" }
+        guard !files.isEmpty else {
+            throw SegflowError.user("no pipeline (*.yaml) in \(dir)/ to pull for", hint: "name the pipelines: segflow pull PIPELINE.yaml")
+        }
+        return files
     }
 }
 

@@ -16,6 +16,7 @@ public final class RemoteCache: @unchecked Sendable {
     private var rejected = Set<Digest>()
     private var pulledSummary = TransferSummary()
     private var adoptedCount = 0
+    private var reportedPacks = Set<String>()
 
     public init(remote: any RemoteStore, workspace: Workspace, concurrency: Int = 16, progress: TransferProgress? = nil) {
         transfer = RemoteTransfer(remote: remote, objects: workspace.objects, concurrency: concurrency, progress: progress)
@@ -39,6 +40,7 @@ public final class RemoteCache: @unchecked Sendable {
         // Keys name the stage type, so a row under another node name is the same work (a renamed stage).
         let rows = try await transfer.fetchRows(keys, runID: runID).filter { $0.stage == plan.node.descriptor.name }
             .map { r -> ResultRecord in var r = r; r.node = plan.node.id; return r }
+        for e in newlyRejectedPacks() { reporter.note("warning: \(e); recomputing what its rows would have given") }
         guard !rows.isEmpty else { return 0 }
         let (summary, unavailable) = try await transfer.pullObjects(rows.flatMap { $0.outputs.values.flatMap { $0.files.values } })
         for e in summary.errors where e.hasPrefix("rejected") { reporter.note("warning: \(e); recomputing what needs it") }
@@ -53,6 +55,17 @@ public final class RemoteCache: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         pulledSummary.add(summary); adoptedCount += adopted
         rejected.formUnion(unavailable.filter { d in summary.errors.contains { $0.hasPrefix("rejected object \(d.short)") } })
+    }
+
+    /// Rejected packs not yet reported (each is reported once).
+    private func newlyRejectedPacks() -> [String] {
+        let all = transfer.rejectedPacks
+        lock.lock(); defer { lock.unlock() }
+        let new = all.filter { !reportedPacks.contains($0) }
+        reportedPacks.formUnion(new)
+        pulledSummary.errors += new
+        pulledSummary.rejected += new.count
+        return new
     }
 
     private var overwrites: Set<Digest> { lock.lock(); defer { lock.unlock() }; return rejected }

@@ -42,14 +42,29 @@ public struct FolderRemote: RemoteStore {
         FileManager.default.contents(atPath: root + "/" + path)
     }
 
+    /// One directory read per folder (the entry types come with the names: no stat per file, which
+    /// on NFS is a round trip each).
     public func list(_ prefix: String) async throws -> [String] {
-        let base = root + "/" + prefix
-        guard let walker = FileManager.default.enumerator(atPath: base) else { return [] }
         var out: [String] = []
-        while let rel = walker.nextObject() as? String {
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: base + rel, isDirectory: &isDir), !isDir.boolValue { out.append(prefix + rel) }
+        func walk(_ rel: String) {
+            guard let dir = opendir(root + "/" + rel) else { return }
+            defer { closedir(dir) }
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name == "." || name == ".." { continue }
+                switch Int32(entry.pointee.d_type) {
+                case Int32(DT_DIR): walk(rel + name + "/")
+                case Int32(DT_REG): out.append(rel + name)
+                default:
+                    // DT_UNKNOWN (some filesystems): ask.
+                    var isDir: ObjCBool = false
+                    if FileManager.default.fileExists(atPath: root + "/" + rel + name, isDirectory: &isDir) {
+                        if isDir.boolValue { walk(rel + name + "/") } else { out.append(rel + name) }
+                    }
+                }
+            }
         }
+        walk(prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/")
         return out
     }
 

@@ -6,11 +6,12 @@ import SegflowCore
 ///
 /// Layout under the remote's root (the same for every implementation):
 ///     objects/ab/cdef...   an object's bytes, named by their SHA-256 (as in the local store)
-///     results/<key hex>    a result row (`RemoteResultRow`), written after its objects
+///     packs/<sha256>       result rows (`RemoteRowPack`, layout 2), written after their objects
+///     results/<key hex>    a single result row (`RemoteResultRow`, layout 1: still read, no longer written)
 public protocol RemoteStore: Sendable {
     /// The remote as the user named it (never with credentials).
     var displayURL: String { get }
-    /// Whether a stored thing exists (a HEAD): an interrupted push or pull resumes by asking first.
+    /// Whether a stored thing exists (a HEAD). Many are asked about at once by listing (`RemoteInventory`).
     func exists(_ path: String) async throws -> Bool
     /// Stores a file's bytes; `sha256` is the hex SHA-256 of those bytes.
     func upload(_ path: String, file: String, size: Int64, sha256: String) async throws
@@ -25,6 +26,8 @@ public protocol RemoteStore: Sendable {
 extension RemoteStore {
     public static func objectPath(_ d: Digest) -> String { "objects/\(d.hex.prefix(2))/\(d.hex.dropFirst(2))" }
     public static func resultPath(_ key: Digest) -> String { "results/\(key.hex)" }
+    public static func packPath(_ d: Digest) -> String { "packs/\(d.hex)" }
+    public func packPath(_ d: Digest) -> String { Self.packPath(d) }
     public func objectPath(_ d: Digest) -> String { Self.objectPath(d) }
     public func resultPath(_ key: Digest) -> String { Self.resultPath(key) }
 }

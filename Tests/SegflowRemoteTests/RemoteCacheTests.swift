@@ -44,9 +44,11 @@ final class RemoteCacheTests: XCTestCase {
         let f = try RemoteFixture(items: 6)
         let remote = try RemoteURL.open("file://\(f.dir)/shared", environment: [:])
         try await roundTrip(remote, f)
-        let objects = try await remote.list("objects/"), results = try await remote.list("results/")
+        let objects = try await remote.list("objects/"), packs = try await remote.list("packs/")
         XCTAssertEqual(objects.count, 7)
-        XCTAssertEqual(results.count, 7)
+        XCTAssertEqual(packs.count, 1, "the 7 rows in one pack")
+        let single = try await remote.list("results/")
+        XCTAssertEqual(single, [], "layout 1 rows are no longer written")
     }
 
     func testRoundTripThroughS3() async throws {
@@ -60,7 +62,7 @@ final class RemoteCacheTests: XCTestCase {
         XCTAssertEqual(objects.count, 7)
         // The prefix is honoured: keys live under team/segflow/.
         let all = try await RemoteURL.open("s3://lab", environment: moto.environment()).list("")
-        XCTAssertEqual(all.count, 14)
+        XCTAssertEqual(all.count, 8, "7 objects and a results pack")
         XCTAssertTrue(all.allSatisfy { $0.hasPrefix("team/segflow/") }, "\(all.prefix(3))")
     }
 

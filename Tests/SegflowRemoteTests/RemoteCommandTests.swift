@@ -7,19 +7,20 @@ import SegflowCore
 /// `segflow push` as a user runs it: killed mid-way it resumes without re-sending; bad credentials
 /// give one clear line naming the remote.
 final class RemoteCommandTests: XCTestCase {
-    func segflow(_ args: [String], env: [String: String]) throws -> Process {
+    /// `env` is added to this process's environment (SEGFLOW_REMOTE and the AWS settings left out).
+    func segflow(_ args: [String], env: [String: String], in directory: String? = nil) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try segflowExecutable())
         p.arguments = args
-        var e = ProcessInfo.processInfo.environment
+        var e = ProcessInfo.processInfo.environment.filter { $0.key != "SEGFLOW_REMOTE" && !$0.key.hasPrefix("AWS_") }
         for (k, v) in env { e[k] = v }
-        e.removeValue(forKey: "SEGFLOW_REMOTE")
         p.environment = e
+        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
         return p
     }
 
-    func runToEnd(_ args: [String], env: [String: String]) throws -> (status: Int32, out: String, err: String) {
-        let p = try segflow(args, env: env)
+    func runToEnd(_ args: [String], env: [String: String], in directory: String? = nil) throws -> (status: Int32, out: String, err: String) {
+        let p = try segflow(args, env: env, in: directory)
         let out = Pipe(), err = Pipe()
         p.standardOutput = out; p.standardError = err
         try p.run()
@@ -94,6 +95,64 @@ final class RemoteCommandTests: XCTestCase {
         XCTAssertFalse(r.err.contains("<?xml") || r.err.contains("<Error>"), r.err)
         XCTAssertFalse((r.err + r.out).contains(secret))
         XCTAssertLessThan(r.err.split(separator: "\n").count, 6, r.err)
+    }
+
+    /// As a user in a project folder: credentials from ~/.aws/credentials (AWS_PROFILE), the remote from
+    /// SEGFLOW_REMOTE, `--endpoint`; `pull` without a pipeline pulls for every pipelines/*.yaml, skipping
+    /// one that cannot be planned here; the secret is nowhere in either cache.
+    func testPullWithoutAPipelineCoversTheProjectsPipelines() async throws {
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        try await moto.createBucket("lab")
+        let f = try RemoteFixture(items: 1)
+        let project = f.dir + "/project", home = f.dir + "/home"
+        try FileManager.default.createDirectory(atPath: project + "/pipelines", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: home + "/.aws", withIntermediateDirectories: true)
+        let secret = "profile-secret-5f3a9c"
+        try "[default]\naws_access_key_id = WRONG\naws_secret_access_key = wrong\n[lab]\naws_access_key_id = LABKEY\naws_secret_access_key = \(secret)\n"
+            .write(toFile: home + "/.aws/credentials", atomically: true, encoding: .utf8)
+        let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("pipelines/data/camvid-tiny").path
+        func pipeline(_ name: String, images: String) -> String {
+            """
+            version: 1
+            name: \(name)
+            classes: \(tiny)/classes.yaml
+            stages:
+              images: {type: imageFolder, params: {images: \(images)/train, masks: \(images)/trainannot}}
+              clicks: {type: maskPoints, inputs: {masks: images.masks}, params: {minArea: 1}}
+            """
+        }
+        try pipeline("tiny", images: tiny).write(toFile: project + "/pipelines/tiny.yaml", atomically: true, encoding: .utf8)
+        try pipeline("elsewhere", images: f.dir + "/not-here").write(toFile: project + "/pipelines/elsewhere.yaml", atomically: true, encoding: .utf8)
+        let env = ["HOME": home, "AWS_PROFILE": "lab", "SEGFLOW_REMOTE": "s3://lab/project"]
+        let endpoint = ["--endpoint", moto.endpoint]
+
+        let ran = try runToEnd(["run", "pipelines/tiny.yaml", "--cache", f.dir + "/a"], env: [:], in: project)
+        XCTAssertEqual(ran.status, 0, ran.err)
+        let push = try runToEnd(["push", "--cache", f.dir + "/a"] + endpoint, env: env, in: project)
+        XCTAssertEqual(push.status, 0, push.err)
+        XCTAssertTrue(push.out.contains("push to s3://lab/project:"), push.out)
+        let c = try XCTUnwrap(counts(push.out), push.out)
+        XCTAssertGreaterThan(c.sent, 0); XCTAssertEqual(c.skipped, 0); XCTAssertGreaterThan(c.rows, 0)
+
+        let pull = try runToEnd(["pull", "--cache", f.dir + "/b"] + endpoint, env: env, in: project)
+        XCTAssertEqual(pull.status, 0, pull.err)
+        XCTAssertTrue(pull.out.contains("tiny: \(c.rows) results adopted; the next run computes 0 work unit(s)"), pull.out)
+        XCTAssertTrue(pull.err.contains("skipped pipelines/elsewhere.yaml"), pull.err)
+        XCTAssertTrue(pull.out.contains("pull from s3://lab/project: \(c.sent) objects received"), pull.out)
+        // Named pipelines are pulled as given: one that cannot be planned is an error.
+        let named = try runToEnd(["pull", "pipelines/elsewhere.yaml", "--cache", f.dir + "/b"] + endpoint, env: env, in: project)
+        XCTAssertEqual(named.status, 2, named.err)
+
+        for cache in ["a", "b"] {
+            let walker = FileManager.default.enumerator(atPath: f.dir + "/" + cache)
+            while let rel = walker?.nextObject() as? String {
+                guard let data = FileManager.default.contents(atPath: f.dir + "/" + cache + "/" + rel) else { continue }
+                XCTAssertNil(data.range(of: Data(secret.utf8)), "the secret is in \(cache)/\(rel)")
+            }
+        }
+        XCTAssertFalse((push.out + push.err + pull.out + pull.err).contains(secret))
     }
 
     func testNoRemoteGivenIsAUserError() throws {
