@@ -67,7 +67,8 @@ for style in hard relative absolute pernode; do
   # One du over both: an inode is counted once, under the first folder it is met in (the objects); a
   # per-node store's tree folders count as results.
   mkdir -p "$c/trees"
-  read -r objects_kb results_kb trees_kb < <(du -sk "$c/objects" "$c/results" "$c/trees" | awk '{printf "%s ", $1}')
+  # (awk ends the line: `read` fails at an end of input without a newline, which set -e made the script's end)
+  read -r objects_kb results_kb trees_kb < <(du -sk "$c/objects" "$c/results" "$c/trees" | awk '{printf "%s ", $1} END {print ""}')
   results_kb=$((results_kb + trees_kb))
   before=$(find -L "$c/results" -type f ! -name .segflow-links -exec cat {} + 2>/dev/null | wc -c)
   mv "$c" "$c-moved"
