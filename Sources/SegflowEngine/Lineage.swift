@@ -27,6 +27,8 @@ public struct Lineage: Sendable {
         public var fromStep: Int?
         /// Why it was not walked: `--depth`, or nothing in the cache records it.
         public var note: String?
+        /// Where in the dataset file the item came from, as recorded (a video frame: `frame`, `seconds`).
+        public var at: [Param] = []
     }
 
     /// One recorded result: a node (and the item it was reached by).
@@ -70,7 +72,7 @@ extension Lineage {
     /// `registry` gives the defaults params are compared with (a stage type it lacks lists every param).
     public static func walk(from digest: Digest, target: String, workspace ws: Workspace, registry: StageRegistry,
                             depth maxDepth: Int? = nil) throws -> Lineage {
-        guard let first = try ws.index.results(producing: digest).first else {
+        guard let first = mostSpecific(try ws.index.results(producing: digest)) else {
             throw SegflowError.user("no recorded result produced \(digest.short)",
                                     hint: "it may come from an older cache, or was collected by gc; pass a path under results/ or an object digest")
         }
@@ -107,6 +109,15 @@ extension Lineage {
         return lineage
     }
 
+    /// Of the results that wrote a file, one of the newest run, and of those the one that wrote the fewest
+    /// files: an item's own row before the row of the whole file it came from (an expanding source such as
+    /// videoFrames records both: the frame's row knows where in the video it was). Ties by key.
+    static func mostSpecific(_ results: [ResultRecord]) -> ResultRecord? {
+        guard let newest = results.map(\.runID).max() else { return nil }
+        func files(_ r: ResultRecord) -> Int { r.outputs.values.reduce(0) { $0 + $1.files.count } }
+        return results.filter { $0.runID == newest }.min { (files($0), $0.key.hex) < (files($1), $1.key.hex) }
+    }
+
     /// What the index knows, read once per command.
     struct Walker {
         let ws: Workspace
@@ -123,7 +134,7 @@ extension Lineage {
         /// representative result of its node: the one that wrote its first file), with the tree's item count.
         mutating func producer(of hex: String) throws -> (ResultRecord, Int?)? {
             guard let d = Digest(hex: hex) else { return nil }
-            if let r = try ws.index.results(producing: d).first { return (r, nil) }
+            if let r = Lineage.mostSpecific(try ws.index.results(producing: d)) { return (r, nil) }
             guard let (node, tree) = try tree(d), let firstName = tree.files.keys.sorted().first else { return nil }
             let candidates = try ws.index.results(producing: tree.files[firstName]!)
             guard let r = candidates.first(where: { $0.node == node }) ?? candidates.first else { return nil }
@@ -170,14 +181,20 @@ extension Lineage {
             let recordedInputs = (try? JSONSerialization.jsonObject(with: Data(r.inputs.utf8))) as? [String: Any] ?? [:]
             let isSource = descriptor?.granularity == .source
             var inputs: [Input] = []
+            var position: [Param] = []
             for port in recordedInputs.keys.sorted() {
-                guard let value = recordedInputs[port] as? String else { continue }
+                guard let value = recordedInputs[port] as? String else {
+                    // Not a port: where in its dataset file a source's item came from (a frame's index and time).
+                    if isSource { position.append(Param(name: port, value: Self.jsonText(recordedInputs[port]!))) }
+                    continue
+                }
                 if isSource || Digest(hex: value) == nil {
                     inputs.append(Input(port: port, datasetFile: value))
                 } else {
                     inputs.append(Input(port: port, digest: value))
                 }
             }
+            for i in inputs.indices where inputs[i].datasetFile != nil { inputs[i].at = position }
             let run = try run(r.runID)
             return Step(number: number, depth: depth, node: r.node, stage: r.stage,
                         stageVersion: (recorded["@version"] as? NSNumber)?.intValue,

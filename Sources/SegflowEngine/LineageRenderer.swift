@@ -21,7 +21,7 @@ extension Lineage {
             for i in s.inputs {
                 let port = i.port.padding(toLength: width, withPad: " ", startingAt: 0)
                 if let file = i.datasetFile {
-                    lines.append("      \(port) <- dataset file \(file)")
+                    lines.append("      \(port) <- dataset file \(file)" + (i.at.isEmpty ? "" : ", at " + i.at.map { "\($0.name) \($0.value)" }.joined(separator: ", ")))
                 } else if let n = i.fromStep {
                     lines.append("      \(port) <- [\(n)] \(steps[n - 1].node)")
                 } else {
@@ -32,9 +32,10 @@ extension Lineage {
         return lines.joined(separator: "\n")
     }
 
-    /// `{"digest", "steps": [{"depth", "inputs": [{"datasetFile"|"digest", "fromStep"?, "note"?, "port"}],
+    /// `{"digest", "steps": [{"depth", "inputs": [{"at"?, "datasetFile"|"digest", "fromStep"?, "note"?, "port"}],
     /// "item", "items"?, "key", "node", "params": [{"name", "path"?, "value"}], "run": {"command", "id", "started"},
-    /// "stage", "step", "version"}], "target"}`, keys sorted; param values are the recorded JSON values.
+    /// "stage", "step", "version"}], "target"}`, keys sorted; param values are the recorded JSON values, and
+    /// so are `at`'s (where in a dataset file an item came from: `{"frame": 12, "seconds": 1.2}`).
     public var json: String {
         var bytes: [UInt8] = []
         var w = JSONWriter { bytes += $0 }
@@ -47,6 +48,11 @@ extension Lineage {
             w.key("inputs"); w.beginArray()
             for i in s.inputs {
                 w.beginObject()
+                if !i.at.isEmpty {
+                    w.key("at"); w.beginObject()
+                    for p in i.at { w.key(p.name); w.raw(p.value) }
+                    w.endObject()
+                }
                 if let f = i.datasetFile { w.key("datasetFile"); w.string(f) }
                 if let d = i.digest { w.key("digest"); w.string(d) }
                 if let n = i.fromStep { w.key("fromStep"); w.int(n) }

@@ -159,6 +159,40 @@ final class VideoFramesTests: XCTestCase {
         XCTAssertEqual(names(s4), names(s3))
     }
 
+    /// `segflow lineage` of one keyframe: the node, the stage type, the params that differ from the defaults,
+    /// the video file and where in it the frame was (index and time), from the frame's own result row.
+    func testLineageOfAFrameNamesTheVideoTheFrameTheTimeAndTheParams() async throws {
+        try pipeline(threshold: 20, every: 2, maxFrames: 3)
+        let (e, graph) = try engine()
+        let s = try await e.run(graph)
+        let kept = Array(expectedKept(frames, threshold: 20, every: 2).prefix(3))
+        XCTAssertEqual(kept.count, 3, "the pan and the cut give more than maxFrames keyframes")
+        let frame = try XCTUnwrap(kept.last)
+        let name = String(format: "walk_%06d", frame)
+        let object = try XCTUnwrap(s.node("frames")?.outputs["images"]?.files[name + ".png"])
+        for _ in 0..<3 {   // the frame's row is chosen over the video's whole row every time, not by luck
+            let lineage = try Lineage.walk(from: object, target: name + ".png", workspace: e.workspace, registry: e.catalog.registry)
+            XCTAssertEqual(lineage.steps.count, 1)
+            let step = try XCTUnwrap(lineage.steps.first)
+            XCTAssertEqual(step.node, "frames")
+            XCTAssertEqual(step.stage, "videoFrames")
+            XCTAssertEqual(step.item, name)
+            XCTAssertEqual(step.params.map(\.name), ["every", "maxFrames", "selectThreshold"])
+            XCTAssertEqual(step.params.map(\.value), ["2", "3", "20"])
+            let input = try XCTUnwrap(step.inputs.first)
+            XCTAssertEqual(step.inputs.count, 1)
+            XCTAssertEqual(input.datasetFile, dir + "/videos/walk.mkv")
+            XCTAssertEqual(input.at.map(\.name), ["frame", "seconds"])
+            XCTAssertEqual(input.at.first?.value, "\(frame)")
+            XCTAssertEqual(Double(input.at.last?.value ?? "") ?? -1, Double(frame) / 10, accuracy: 1e-6, "10 frames per second")
+            XCTAssertTrue(lineage.text.contains("videos <- dataset file \(dir!)/videos/walk.mkv, at frame \(frame), seconds "), lineage.text)
+            XCTAssertTrue(lineage.text.contains("params: every=2, maxFrames=3, selectThreshold=20"), lineage.text)
+            let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(lineage.json.utf8)) as? [String: Any])
+            let inputs = try XCTUnwrap(((json["steps"] as? [[String: Any]])?.first?["inputs"] as? [[String: Any]])?.first)
+            XCTAssertEqual((inputs["at"] as? [String: Any])?["frame"] as? Int, frame)
+        }
+    }
+
     func testATruncatedOrUnreadableVideoIsAnErrorNamingTheFile() async throws {
         let whole = try Data(contentsOf: URL(fileURLWithPath: dir + "/videos/walk.mkv"))
         try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: dir + "/videos/walk.mkv"))
