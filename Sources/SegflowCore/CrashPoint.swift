@@ -5,7 +5,7 @@ import Foundation
 /// run exactly during a dataset import, a plugin call or an index commit rather than at a lucky moment.
 ///
 /// Points: `import` (an item's files are in the store, its result not yet committed), `ingest` (an
-/// object's bytes are written to its temporary file, not yet renamed into place), `stage` (a native
+/// object's bytes are written to its unnamed or temporary file, not yet named in place), `stage` (a native
 /// stage call returned, its outputs still in the scratch folder), `plugin` (a plugin worker sent a
 /// progress event: it is alive and mid-call), `commit` (inside the index transaction, rows written,
 /// not yet committed), `links` (results links half written).

@@ -5,7 +5,7 @@ import SegflowCore
 /// Objects written (or taken over) since the index last wrote, and the barrier that makes them durable
 /// before the index names them.
 ///
-/// Objects are renamed into place without an fsync each: one fsync per object was most of a first
+/// Objects are named into place (linked, or renamed) without an fsync each: one fsync per object was most of a first
 /// import's time (10k images + masks: 7.4 of 15.9 s in system time). Instead every index write
 /// transaction first calls `sync()`: a few pending objects are fsynced one by one (with the folders
 /// their names were added to), a batch is flushed by one `syncfs` of the cache's filesystem. So an
@@ -69,7 +69,7 @@ public final class DurabilityBarrier: @unchecked Sendable {
         hook?(Report(paths: paths, method: method))
     }
 
-    /// Each file, then each folder a name was added to (a rename is durable once its folder is), then
+    /// Each file, then each folder a name was added to (a link or rename is durable once its folder is), then
     /// the objects folder (which may have gained a new `ab/` folder).
     private func syncFiles(_ paths: [String]) throws {
         var folders: Set<Substring> = []

@@ -1,3 +1,4 @@
+import CFileSync
 import Foundation
 import SegflowCore
 
@@ -37,17 +38,22 @@ public struct ObjectStore: Sendable {
     public func contains(_ d: Digest) -> Bool {
         var st = stat()
         if objectsFolder.fd >= 0 {
-            // "ab/" + 62 hex characters + NUL, on the stack.
-            var name = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-            let found = withUnsafeMutableBytes(of: &name) { buf -> Bool in
-                d.writeHex(into: UnsafeMutableRawBufferPointer(rebasing: buf[1...]))
-                buf[0] = buf[1]; buf[1] = buf[2]; buf[2] = UInt8(ascii: "/"); buf[65] = 0
-                return fstatat(objectsFolder.fd, buf.baseAddress!.assumingMemoryBound(to: CChar.self), &st, 0) == 0
-            }
-            if found { return true }
+            if Self.withRelativePath(of: d, { fstatat(objectsFolder.fd, $0, &st, 0) }) == 0 { return true }
             // The folder may have been replaced since it was opened: ask by path before saying no.
         }
         return stat(path(of: d), &st) == 0
+    }
+
+    /// `ab/cdef...`, the object's path relative to `objects/`, as a C string on the stack (no `String` per
+    /// object where thousands are stat'ed or linked).
+    public static func withRelativePath<T>(of d: Digest, _ body: (UnsafePointer<CChar>) throws -> T) rethrows -> T {
+        // "ab/" + 62 hex characters + NUL.
+        var name = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        return try withUnsafeMutableBytes(of: &name) { buf in
+            d.writeHex(into: UnsafeMutableRawBufferPointer(rebasing: buf[1...]))
+            buf[0] = buf[1]; buf[1] = buf[2]; buf[2] = UInt8(ascii: "/"); buf[65] = 0
+            return try body(UnsafePointer(buf.baseAddress!.assumingMemoryBound(to: CChar.self)))
+        }
     }
 
     /// Re-hashes an object; false if it is missing or its bytes do not match its name.
@@ -72,23 +78,31 @@ public struct ObjectStore: Sendable {
     @discardableResult
     public func ingest(movingFile source: String) throws -> Digest {
         let d = try Digest.ofFile(at: source)
-        return try place(source, as: d)
-    }
-
-    /// Renames a complete file into place under its digest (or drops it if that object is already there),
-    /// and lists it for the next durability barrier.
-    private func place(_ source: String, as d: Digest) throws -> Digest {
         let dest = path(of: d)
         if adopt(d) { unlink(source); return d }
-        try FileManager.default.createDirectory(atPath: (dest as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         chmod(source, 0o444)
         CrashPoint.reached("ingest")
-        if rename(source, dest) != 0 {
-            throw SegflowError.internal("cannot move \(source) into the store: \(String(cString: strerror(errno)))")
-        }
+        try placeNamed(source, at: dest, d)
         verified.insert(d)
         durability.add(dest)
         return d
+    }
+
+    /// Renames a complete file to `dest`, making its fan-out folder if it is the first object there.
+    private func placeNamed(_ source: String, at dest: String, _ d: Digest) throws {
+        var rc = rename(source, dest)
+        if rc != 0, errno == ENOENT { makeFanOutFolder(d); rc = rename(source, dest) }
+        if rc != 0 {
+            throw SegflowError.internal("cannot move \(source) into the store: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// `objects/ab/`, made when the first object of that prefix arrives (one mkdir, not a walk per object).
+    private func makeFanOutFolder(_ d: Digest) {
+        let folder = objectsDirectory + "/" + d.hex.prefix(2)
+        if mkdir(folder, 0o755) != 0, errno == ENOENT {
+            try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
     }
 
     /// Whether `d` is in the store and may be named by the index from now on. An object this process
@@ -104,6 +118,10 @@ public struct ObjectStore: Sendable {
         return true
     }
 
+    /// Files read whole into memory before anything is written (most dataset files are far smaller): their
+    /// digest is known first, so content already in the store costs no file at all. Larger ones stream.
+    static let wholeFileLimit = 1 << 20
+
     /// Adds a copy of a file that stays where it is (dataset imports). The copy is hashed as it is
     /// written, so the source is read once and the copy is not hashed again. Safe to call from many
     /// threads at once (imports copy on every core).
@@ -117,36 +135,54 @@ public struct ObjectStore: Sendable {
         defer { close(input) }
         var st = stat()
         let size = fstat(input, &st) == 0 ? Int(st.st_size) : 0
-        let tmp = tmpDirectory + "/ingest-\(UUID().uuidString)"
-        let output = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444)
-        guard output >= 0 else { throw SegflowError.internal("cannot write \(tmp): \(String(cString: strerror(errno)))") }
-        // Sized to the file (most dataset files are far below 1 MiB): one read, one write, one hash update.
-        let capacity = min(max(size + 1, 4096), 1 << 20)
+        // Sized to the file: one read, one hash update, one write. One byte more than the size, so the read
+        // that finds the end fits too.
+        let capacity = min(max(size + 1, 4096), Self.wholeFileLimit)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
         defer { buffer.deallocate() }
-        var hasher = DigestStream()
-        func fail(_ what: String) -> SegflowError {
-            let code = errno, reason = String(cString: strerror(code))
-            close(output); unlink(tmp)
+        func failure(_ what: String) -> SegflowError {
+            let code = errno
             if code == ENOSPC || code == EDQUOT { return DiskFull.error(cache: root, while: "copying \(source) into the store") }
-            return .user("cannot copy \(source) into the store: \(what): \(reason)",
+            return .user("cannot copy \(source) into the store: \(what): \(String(cString: strerror(code)))",
                          hint: "check the file is readable and the cache's disk has free space")
         }
-        while true {
-            let n = readFile(input, buffer.baseAddress, capacity)
-            if n < 0 { if errno == EINTR { continue }; throw fail("read failed") }
-            if n == 0 { break }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            hasher.update(chunk)
-            var written = 0
-            while written < n {
-                let w = write(output, chunk.baseAddress! + written, n - written)
-                if w < 0 { if errno == EINTR { continue }; throw fail("write failed") }
-                written += w
+        /// Fills the buffer from `filled` on; the bytes now in it (fewer than `capacity`: the end was reached).
+        func fill(from filled: Int) throws -> Int {
+            var filled = filled
+            while filled < capacity {
+                let n = readFile(input, buffer.baseAddress! + filled, capacity - filled)
+                if n < 0 { if errno == EINTR { continue }; throw failure("read failed") }
+                if n == 0 { break }
+                filled += n
             }
+            return filled
         }
-        if close(output) != 0 { unlink(tmp); throw SegflowError.user("cannot copy \(source) into the store: \(String(cString: strerror(errno)))") }
-        return try place(tmp, as: hasher.finalize())
+        var hasher = DigestStream()
+        var filled = try fill(from: 0)
+        if filled < capacity {
+            // The whole file: hashed before anything is written.
+            let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<filled])
+            hasher.update(bytes)
+            let d = hasher.finalize()
+            if adopt(d) { return d }
+            let object = try NewObject(in: self)
+            do { try object.write(bytes) } catch { object.abandon(); throw failure("write failed") }
+            return try place(object, as: d)
+        }
+        // Larger than the buffer: streamed into a new object while it is hashed.
+        let object = try NewObject(in: self)
+        do {
+            while filled > 0 {
+                let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<filled])
+                hasher.update(chunk)
+                do { try object.write(chunk) } catch { throw failure("write failed") }
+                filled = try fill(from: 0)
+            }
+        } catch {
+            object.abandon()
+            throw error
+        }
+        return try place(object, as: hasher.finalize())
     }
 
     /// Adds bytes.
@@ -154,15 +190,47 @@ public struct ObjectStore: Sendable {
     public func ingest(data: Data) throws -> Digest {
         let d = Digest.of(data)
         if adopt(d) { return d }
-        let tmp = tmpDirectory + "/ingest-\(UUID().uuidString)"
+        let object = try NewObject(in: self)
         do {
-            try data.write(to: URL(fileURLWithPath: tmp))
+            try data.withUnsafeBytes { try object.write($0) }
         } catch {
-            unlink(tmp)
-            if DiskFull.matches(error) { throw DiskFull.error(cache: root, while: "writing an object") }
-            throw SegflowError.internal("cannot write \(tmp): \(error.localizedDescription)")
+            let code = errno
+            object.abandon()
+            if code == ENOSPC || code == EDQUOT { throw DiskFull.error(cache: root, while: "writing an object") }
+            throw SegflowError.internal("cannot write an object into the store: \(String(cString: strerror(code)))")
         }
-        return try ingest(movingFile: tmp)
+        return try place(object, as: d)
+    }
+
+    /// Names a complete new object under its digest (or drops it when that object is already there), and
+    /// lists it for the next durability barrier.
+    private func place(_ object: NewObject, as d: Digest) throws -> Digest {
+        let dest = path(of: d)
+        CrashPoint.reached("ingest")
+        if let temp = object.tempPath {
+            if close(object.fd) != 0 {
+                let reason = String(cString: strerror(errno))
+                unlink(temp)
+                throw SegflowError.user("cannot write an object into the store: \(reason)", hint: "check the cache's disk")
+            }
+            do { try placeNamed(temp, at: dest, d) } catch { unlink(temp); throw error }
+        } else {
+            defer { close(object.fd) }
+            var rc = sf_link_unnamed(object.fd, dest)
+            if rc != 0, errno == ENOENT { makeFanOutFolder(d); rc = sf_link_unnamed(object.fd, dest) }
+            // Another thread or process named the same content first: theirs is complete too (names appear
+            // only on complete files); one that does not hash right is evicted and this one takes its place.
+            if rc != 0, errno == EEXIST {
+                if adopt(d) { return d }
+                rc = sf_link_unnamed(object.fd, dest)
+            }
+            if rc != 0 {
+                throw SegflowError.internal("cannot name object \(d.short) in the store: \(String(cString: strerror(errno)))")
+            }
+        }
+        verified.insert(d)
+        durability.add(dest)
+        return d
     }
 
     public func read(_ d: Digest) throws -> Data {
@@ -183,6 +251,80 @@ public struct ObjectStore: Sendable {
         }
         return out
     }
+}
+
+/// A new object's file while it is written. Unnamed (O_TMPFILE) on the objects folder's filesystem and
+/// named under its digest only once complete, so no half-written file ever has an object's name and a
+/// process that dies mid-write leaves nothing behind; where the filesystem cannot make unnamed files, a
+/// temporary file in this process's `tmp/` folder, renamed in. Created read-only (0444): the descriptor
+/// opened for writing is the only way to change it.
+struct NewObject {
+    let fd: Int32
+    /// The temporary file's path; nil for an unnamed file.
+    let tempPath: String?
+
+    init(in store: ObjectStore) throws {
+        if UnnamedFiles.supported.value {
+            let fd = sf_open_unnamed(store.objectsDirectory, 0o444)
+            if fd >= 0 { self.fd = fd; tempPath = nil; return }
+            let code = errno
+            if code == ENOSPC || code == EDQUOT { throw DiskFull.error(cache: store.root, while: "writing an object") }
+            if code == EOPNOTSUPP || code == EISDIR || code == EINVAL { UnnamedFiles.supported.value = false }
+            else { throw SegflowError.internal("cannot create an object in \(store.objectsDirectory): \(String(cString: strerror(code)))") }
+        }
+        let folder = store.tmpDirectory
+        while true {
+            // Unique within this process's own tmp/ folder (the pid too, for the shared fallback folder).
+            let tmp = folder + "/ingest-\(getpid())-\(UnnamedFiles.counter.next())"
+            let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444)
+            if fd >= 0 { self.fd = fd; tempPath = tmp; return }
+            if errno == EEXIST || errno == EINTR { continue }
+            if errno == ENOSPC || errno == EDQUOT { throw DiskFull.error(cache: store.root, while: "writing an object") }
+            throw SegflowError.internal("cannot write \(tmp): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Writes all of `bytes`; throws with errno set on failure.
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var written = 0
+        while written < bytes.count {
+            let w = Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
+            if w < 0 { if errno == EINTR { continue }; throw ObjectWriteFailed() }
+            written += w
+        }
+    }
+
+    /// Drops a file that will not become an object (an unnamed one vanishes with its descriptor).
+    func abandon() {
+        let code = errno
+        close(fd)
+        if let tempPath { unlink(tempPath) }
+        errno = code
+    }
+}
+
+struct ObjectWriteFailed: Error {}
+
+/// Whether this filesystem makes unnamed files (learnt on first failure), and the temporary file counter.
+enum UnnamedFiles {
+    static let supported = AtomicFlag(true)
+    static let counter = Counter()
+}
+
+final class AtomicFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Bool
+    init(_ value: Bool) { stored = value }
+    var value: Bool {
+        get { lock.lock(); defer { lock.unlock() }; return stored }
+        set { lock.lock(); stored = newValue; lock.unlock() }
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func next() -> Int { lock.lock(); defer { lock.unlock() }; n += 1; return n }
 }
 
 /// A folder held open (read-only) for `fstatat`; -1 when it cannot be opened (callers fall back to paths).

@@ -134,4 +134,32 @@ final class DurabilityTests: XCTestCase {
         for d in expected { XCTAssertTrue(try ObjectStore(root: dir + "/cache").isIntact(d)) }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store.tmpDirectory), [], "no temp files left")
     }
+    /// New objects are written without a name (O_TMPFILE) and named when complete; content already in the
+    /// store is recognised before anything is written (no second inode, no temporary file), and an
+    /// object's file is read-only from the start.
+    func testADuplicateWritesNothingAndANewObjectIsNamedOnlyWhenComplete() throws {
+        let store = try ObjectStore(root: dir + "/cache")
+        let a = dir + "/a.png", b = dir + "/b.png"
+        let bytes = Data((0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        try bytes.write(to: URL(fileURLWithPath: a)); try bytes.write(to: URL(fileURLWithPath: b))
+        let d = try store.ingest(copyingFile: a)
+        var first = stat(), again = stat()
+        XCTAssertEqual(stat(store.path(of: d), &first), 0)
+        XCTAssertEqual(first.st_mode & 0o777, 0o444, "read-only from the start")
+        XCTAssertEqual(first.st_nlink, 1)
+        XCTAssertEqual(try store.ingest(copyingFile: b), d)
+        XCTAssertEqual(stat(store.path(of: d), &again), 0)
+        XCTAssertEqual(again.st_ino, first.st_ino, "the duplicate was not written again")
+        XCTAssertEqual(store.durability.pendingCount, 1)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store.objectsDirectory).sorted(), [String(d.hex.prefix(2))],
+                       "nothing but the object's fan-out folder under objects/")
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: store.tmpDirectory)) ?? [], [], "no temporary files")
+        // Bytes and a large file (streamed, digest known only at the end) land under their digests too.
+        let big = Data((0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) })
+        try big.write(to: URL(fileURLWithPath: dir + "/big.bin"))
+        XCTAssertEqual(try store.ingest(copyingFile: dir + "/big.bin"), Digest.of(big))
+        XCTAssertEqual(FileManager.default.contents(atPath: store.path(of: Digest.of(big))), big)
+        XCTAssertEqual(try store.ingest(data: Data("x".utf8)), Digest.of(Data("x".utf8)))
+        XCTAssertTrue(store.isIntact(Digest.of(Data("x".utf8))))
+    }
 }

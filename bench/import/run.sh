@@ -7,7 +7,8 @@
 # Env: SEGFLOW (default .build/release/segflow), BASELINE (another segflow binary timed alongside, optional),
 #      CAMVID (default ../shared/data/camvid from the repository root).
 # Files are read once before timing and again by every round: all sides read from the page cache; only
-# segflow writes (the copies, made durable before the index names them).
+# segflow writes (the copies, made durable before the index names them). Every segflow round imports into
+# a cache folder of its own (never one deleted just before); all are removed when the script ends.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SEGFLOW=${SEGFLOW:-.build/release/segflow}
@@ -42,7 +43,8 @@ YAML
 
 cd "$work"   # segflow runs from here: no plugins/ folder in reach
 echo "started:  $(date -u '+%Y-%m-%d %H:%M:%S UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "machine:  $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(df -T "$work" | awk 'NR==2 {print $2}') under /tmp"
+dev=$(findmnt -n -o SOURCE -T "$work"); journal=$(ls /proc/fs/jbd2 2>/dev/null | grep -q "^$(basename "$dev")-" && echo "with" || echo "without")
+echo "machine:  $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(df -T "$work" | awk 'NR==2 {print $2}') under /tmp ($dev, $journal a journal)"
 echo "segflow:  $SEGFLOW${BASELINE:+, baseline $BASELINE}"
 # seconds COMMAND...: wall seconds of one run (GNU time), stdout and stderr dropped.
 seconds() { /usr/bin/time -o "$work/time" -f "%e %U %S" "$@" >/dev/null 2>&1 || return 1; tail -1 "$work/time"; }
@@ -66,10 +68,13 @@ for set in camvid small; do
         sha256sum) t=$(echo "$files" | seconds xargs sha256sum) || { echo "sha256sum failed" >&2; exit 1; } ;;
         segflow|baseline)
           bin=$SEGFLOW; [ $tool = baseline ] && bin=$BASELINE
-          rm -rf "$work/cache"
-          t=$(seconds "$bin" run "$pipeline" --cache "$work/cache") \
-            || { "$bin" run "$pipeline" --cache "$work/cache" 2>&1 | tail -5 >&2; echo "$tool: run failed" >&2; exit 1; }
-          "$bin" plan "$pipeline" --cache "$work/cache" | head -1 | grep -q ': 0 to run,' \
+          # A new folder per round, all removed at the end: deleting a 20k-file cache right before the next
+          # round made that round pay for it (ext4 without a journal, as here, skips inodes freed in the last
+          # seconds when it allocates new ones: a scan that grows with the files just deleted).
+          cache=$work/cache-$set-$tool-$r
+          t=$(seconds "$bin" run "$pipeline" --cache "$cache") \
+            || { "$bin" run "$pipeline" --cache "$cache" 2>&1 | tail -5 >&2; echo "$tool: run failed" >&2; exit 1; }
+          "$bin" plan "$pipeline" --cache "$cache" | head -1 | grep -q ': 0 to run,' \
             || { echo "$tool: the import left work undone" >&2; exit 1; } ;;
       esac
       wall[$tool]+="${t%% *} "; detail[$tool]+="$t; "
