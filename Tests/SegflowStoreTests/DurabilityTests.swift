@@ -162,4 +162,28 @@ final class DurabilityTests: XCTestCase {
         XCTAssertEqual(try store.ingest(data: Data("x".utf8)), Digest.of(Data("x".utf8)))
         XCTAssertTrue(store.isIntact(Digest.of(Data("x".utf8))))
     }
+    /// Where the filesystem makes no unnamed files (learnt from the first O_TMPFILE failure), objects are
+    /// written to temporary files in this process's tmp/ folder and renamed in: the same objects, read-only,
+    /// nothing left in tmp/, duplicates still written once.
+    func testWithoutUnnamedFilesObjectsAreRenamedInFromTemporaryFiles() throws {
+        UnnamedFiles.supported.value = false
+        defer { UnnamedFiles.supported.value = true }
+        let store = try ObjectStore(root: dir + "/cache")
+        let tempFilesBefore = UnnamedFiles.counter.next()
+        let small = Data("small object".utf8), big = Data((0..<((1 << 20) + 5)).map { UInt8(truncatingIfNeeded: $0 &* 3) })
+        try small.write(to: URL(fileURLWithPath: dir + "/small.png")); try big.write(to: URL(fileURLWithPath: dir + "/big.png"))
+        XCTAssertEqual(try store.ingest(copyingFile: dir + "/small.png"), Digest.of(small))
+        XCTAssertEqual(try store.ingest(copyingFile: dir + "/big.png"), Digest.of(big))
+        XCTAssertEqual(try store.ingest(data: small), Digest.of(small))
+        XCTAssertEqual(try store.ingest(data: Data("bytes".utf8)), Digest.of(Data("bytes".utf8)))
+        for (d, bytes) in [(Digest.of(small), small), (Digest.of(big), big)] {
+            XCTAssertEqual(FileManager.default.contents(atPath: store.path(of: d)), bytes)
+            var st = stat()
+            XCTAssertEqual(stat(store.path(of: d), &st), 0)
+            XCTAssertEqual(st.st_mode & 0o777, 0o444)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store.tmpDirectory), [], "no temporary files left")
+        XCTAssertEqual(store.durability.pendingCount, 3)
+        XCTAssertEqual(UnnamedFiles.counter.next() - tempFilesBefore - 1, 3, "three temporary files made: the fallback ran")
+    }
 }
