@@ -55,18 +55,21 @@ final class Fingerprinter {
 
     /// A file's fingerprint: the known one when size, mtime and inode match, else read now (hashed, or
     /// copied into `store` while hashing). Touches no shared state: imports call it on every core.
+    /// `stated`: the file's stat when the caller has just made it (a dataset's files are stat'ed once).
     private static func fingerprint(_ path: String, name: String, in folderFD: Int32, known: Fingerprint?,
-                                    copyingInto store: ObjectStore?) throws -> (print: Fingerprint, known: Bool) {
-        var st = stat()
-        let rc = folderFD >= 0 ? fstatat(folderFD, name, &st, 0) : stat(path, &st)
-        guard rc == 0 else {
-            throw SegflowError.user("cannot read \(path): \(String(cString: strerror(errno)))", hint: "check that the file exists")
+                                    copyingInto store: ObjectStore?, stated: stat? = nil) throws -> (print: Fingerprint, known: Bool) {
+        var st = stated ?? stat()
+        if stated == nil {
+            let rc = folderFD >= 0 ? fstatat(folderFD, name, &st, 0) : stat(path, &st)
+            guard rc == 0 else {
+                throw SegflowError.user("cannot read \(path): \(String(cString: strerror(errno)))", hint: "check that the file exists")
+            }
         }
         let size = Int64(st.st_size)
         let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
         let inode = Int64(bitPattern: UInt64(st.st_ino))
         if let f = known, f.size == size, f.mtimeNanos == mtime, f.inode == inode { return (f, true) }
-        let d = try store.map { try $0.ingest(copyingFile: path) } ?? Digest.ofFile(at: path)
+        let d = try store.map { try $0.ingest(copyingFile: path, size: Int(size)) } ?? Digest.ofFile(at: path)
         return (Fingerprint(size: size, mtimeNanos: mtime, inode: inode, digest: d), false)
     }
 
@@ -91,7 +94,8 @@ final class Fingerprinter {
             let found = try folders.first { $0.path == f.folder } ?? loadFolder(f.folder)
             folderOf[k] = found; last = found
         }
-        enum Match { case hit(Digest, Bool), unknown }
+        // `changed`: stat'ed, and new or changed since its fingerprint (the stat is kept: not made twice).
+        enum Match { case hit(Digest, Bool), changed(stat), unknown }
         var matches = [Match](repeating: .unknown, count: files.count)
         Planner.parallelChunks(files.count, into: &matches) { range, out in
             // Disjoint slices of `out`; folders' tables are only read here.
@@ -104,15 +108,20 @@ final class Fingerprinter {
                 if let f = folder.table[name], f.size == Int64(st.st_size), f.mtimeNanos == mtime,
                    f.inode == Int64(bitPattern: UInt64(st.st_ino)) {
                     out[k] = .hit(f.digest, f.imported)
+                } else {
+                    out[k] = .changed(st)
                 }
             }
         }
         // Anything not matched is read (hashed, or copied in while hashing) on every core; the results are
         // recorded serially, in file order, and the first file that failed is the error.
-        let unknown = matches.indices.filter { k in if case .unknown = matches[k] { return folderOf[k] != nil }; return false }
+        let unknown = matches.indices.filter { k in if case .hit = matches[k] { return false }; return folderOf[k] != nil }
         let fresh = parallelResults(unknown.count) { u in
             let k = unknown[u]
-            return try Self.fingerprint(files[k].path, name: files[k].fileName, in: folderOf[k]!.fd, known: nil, copyingInto: store).print
+            var stated: stat?
+            if case .changed(let st) = matches[k] { stated = st }
+            return try Self.fingerprint(files[k].path, name: files[k].fileName, in: folderOf[k]!.fd, known: nil,
+                                        copyingInto: store, stated: stated).print
         }
         for (u, k) in unknown.enumerated() {
             let fp = try fresh[u].get()

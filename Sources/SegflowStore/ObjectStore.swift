@@ -124,9 +124,10 @@ public struct ObjectStore: Sendable {
 
     /// Adds a copy of a file that stays where it is (dataset imports). The copy is hashed as it is
     /// written, so the source is read once and the copy is not hashed again. Safe to call from many
-    /// threads at once (imports copy on every core).
+    /// threads at once (imports copy on every core). `size`: the file's size if the caller has just stat'ed
+    /// it (only a buffer size: a file that grew since is still copied whole).
     @discardableResult
-    public func ingest(copyingFile source: String, knownDigest: Digest? = nil) throws -> Digest {
+    public func ingest(copyingFile source: String, knownDigest: Digest? = nil, size knownSize: Int? = nil) throws -> Digest {
         if let k = knownDigest, adopt(k) { return k }
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else {
@@ -134,7 +135,7 @@ public struct ObjectStore: Sendable {
         }
         defer { close(input) }
         var st = stat()
-        let size = fstat(input, &st) == 0 ? Int(st.st_size) : 0
+        let size = knownSize ?? (fstat(input, &st) == 0 ? Int(st.st_size) : 0)
         // Sized to the file: one read, one hash update, one write. One byte more than the size, so the read
         // that finds the end fits too.
         let capacity = min(max(size + 1, 4096), Self.wholeFileLimit)

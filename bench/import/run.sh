@@ -42,6 +42,9 @@ stages:
 YAML
 
 cd "$work"   # segflow runs from here: no plugins/ folder in reach
+# Files deleted shortly before (an earlier run of this script, a build) slow every new inode on ext4
+# without a journal until their inode-table blocks are written back and 5 s have passed: flush, wait.
+sync; sleep 6
 echo "started:  $(date -u '+%Y-%m-%d %H:%M:%S UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 dev=$(findmnt -n -o SOURCE -T "$work"); journal=$(ls /proc/fs/jbd2 2>/dev/null | grep -q "^$(basename "$dev")-" && echo "with" || echo "without")
 echo "machine:  $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(df -T "$work" | awk 'NR==2 {print $2}') under /tmp ($dev, $journal a journal)"
