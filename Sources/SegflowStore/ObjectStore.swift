@@ -270,8 +270,9 @@ struct NewObject {
             if fd >= 0 { self.fd = fd; tempPath = nil; return }
             let code = errno
             if code == ENOSPC || code == EDQUOT { throw DiskFull.error(cache: store.root, while: "writing an object") }
-            if code == EOPNOTSUPP || code == EISDIR || code == EINVAL { UnnamedFiles.supported.value = false }
-            else { throw SegflowError.internal("cannot create an object in \(store.objectsDirectory): \(String(cString: strerror(code)))") }
+            // EOPNOTSUPP, EISDIR or EINVAL where the filesystem has no O_TMPFILE; anything else (a sandbox
+            // refusing it) is not trusted either: temporary files from now on, whose errors say what is wrong.
+            UnnamedFiles.supported.value = false
         }
         let folder = store.tmpDirectory
         while true {
