@@ -81,7 +81,7 @@ final class RemotePackIndex: @unchecked Sendable {
                 index.note("rejected results pack \(d.short) from \(remote.displayURL): its bytes hash to \(Digest.of(data).short); not used")
                 return nil
             }
-            try objects.ingest(data: data)
+            try objects.ingest(data: data, knownDigest: d)
             return data
         }
         var out: [Digest: Data] = [:]

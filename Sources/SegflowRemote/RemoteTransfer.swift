@@ -138,7 +138,7 @@ public final class RemoteTransfer: @unchecked Sendable {
                 unavailable.update { _ = $0.insert(d) }
                 return s
             }
-            try self.objects.ingest(data: data)
+            try self.objects.ingest(data: data, knownDigest: actual)
             s.sent = 1; s.bytes = Int64(data.count)
             return s
         }

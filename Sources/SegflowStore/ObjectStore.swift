@@ -188,8 +188,11 @@ public struct ObjectStore: Sendable {
 
     /// Adds bytes.
     @discardableResult
-    public func ingest(data: Data) throws -> Digest {
-        let d = Digest.of(data)
+    public func ingest(data: Data) throws -> Digest { try ingest(data: data, knownDigest: Digest.of(data)) }
+
+    /// Adds bytes the caller has just hashed to `d` (a download checked on arrival): not hashed again.
+    @discardableResult
+    public func ingest(data: Data, knownDigest d: Digest) throws -> Digest {
         if adopt(d) { return d }
         let object = try NewObject(in: self)
         do {

@@ -33,33 +33,41 @@ echo "started:  $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine:  $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "tools:    segflow ($SEGFLOW, --transfers $TRANSFERS), $("$AWS" --version 2>&1 | cut -d' ' -f1-2), moto $(python3 -c 'import moto; print(moto.__version__)' 2>/dev/null || echo "(from $MOTO)")"
 now() { date +%s.%N; }
-# row NAME TOOL DIRECTION SECONDS OBJECTS BYTES
-row() { python3 -c "import sys; n,t,d,s,o,b=sys.argv[1:]; s=float(s); o=int(o); b=int(b); print(f'| {n} | {t} | {d} | {o} | {b/1e6:.1f} MB | {s:.1f} s | {o/s:.0f} | {b/1e6/s:.1f} |')" "$@"; }
+# HTTP requests moto has answered so far (it logs one line per request).
+requests() { grep -c 'HTTP/1.1"' "$work/moto.log" || true; }
+# row NAME TOOL DIRECTION SECONDS OBJECTS BYTES REQUESTS
+row() { python3 -c "import sys; n,t,d,s,o,b,r=sys.argv[1:]; s=float(s); o=int(o); b=int(b); print(f'| {n} | {t} | {d} | {o:,} | {b/1e6:.1f} MB | {s:.1f} s | {o/s:.0f} | {b/1e6/s:.2f} | {int(r):,} |')" "$@"; }
 echo
-echo "| data | tool | direction | objects | size | time | objects/s | MB/s |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| data | tool | direction | objects | size | time | objects/s | MB/s | requests |"
+echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
 
 # bench NAME PIPELINE CACHE: segflow push + pull, then aws s3 sync of the same objects up and down.
 bench() {
-  local name=$1 pipeline=$2 cache=$3 t0 t1
-  t0=$(now); "$SEGFLOW" push "$pipeline" --cache "$cache" --remote "s3://bench/$name-segflow" --transfers "$TRANSFERS" >"$work/push.out" 2>/dev/null; t1=$(now)
+  local name=$1 pipeline=$2 cache=$3 t0 t1 r0
+  r0=$(requests); t0=$(now)
+  "$SEGFLOW" push "$pipeline" --cache "$cache" --remote "s3://bench/$name-segflow" --transfers "$TRANSFERS" >"$work/push.out" 2>/dev/null; t1=$(now)
+  local pushed_requests=$(( $(requests) - r0 ))
   "$AWS" s3 ls --recursive "s3://bench/$name-segflow/objects/" | awk '{print $3, $4}' >"$work/$name.list"
+  "$AWS" s3 ls --recursive "s3://bench/$name-segflow/packs/" | awk '{print $4}' | sed 's|.*/||' >"$work/$name.packs"
   local objects bytes; objects=$(wc -l <"$work/$name.list"); bytes=$(awk '{s+=$1} END {print s+0}' "$work/$name.list")
-  row "$name" segflow push "$(echo "$t1 - $t0" | bc)" "$objects" "$bytes"
-  t0=$(now); "$SEGFLOW" pull "$pipeline" --cache "$work/$name-pulled" --remote "s3://bench/$name-segflow" --transfers "$TRANSFERS" >"$work/pull.out" 2>/dev/null; t1=$(now)
-  # A pull fetches what the plan needs (all of it when the keys match): count what arrived.
-  row "$name" segflow pull "$(echo "$t1 - $t0" | bc)" "$(find "$work/$name-pulled/objects" -type f | wc -l)" \
-      "$(find "$work/$name-pulled/objects" -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}')"
+  row "$name" segflow push "$(echo "$t1 - $t0" | bc)" "$objects" "$bytes" "$pushed_requests"
+  r0=$(requests); t0=$(now)
+  "$SEGFLOW" pull "$pipeline" --cache "$work/$name-pulled" --remote "s3://bench/$name-segflow" --transfers "$TRANSFERS" >"$work/pull.out" 2>/dev/null; t1=$(now)
+  # A pull fetches what the plan needs (all of it when the keys match): count the objects that arrived
+  # (the results packs it keeps in the store too are left out).
+  find "$work/$name-pulled/objects" -type f -printf '%P %s\n' | tr -d / | grep -v -F -f "$work/$name.packs" >"$work/$name.pulled" || true
+  row "$name" segflow pull "$(echo "$t1 - $t0" | bc)" "$(wc -l <"$work/$name.pulled")" \
+      "$(awk '{s+=$2} END {print s+0}' "$work/$name.pulled")" "$(( $(requests) - r0 ))"
   # The same files for the AWS CLI: the pushed objects, hard-linked out of the cache.
   mkdir -p "$work/$name-stage"
   while read -r _ key; do
     rel=${key#*/objects/}; mkdir -p "$work/$name-stage/$(dirname "$rel")"; ln "$cache/objects/$rel" "$work/$name-stage/$rel"
   done <"$work/$name.list"
-  t0=$(now); "$AWS" s3 sync --only-show-errors "$work/$name-stage" "s3://bench/$name-aws"; t1=$(now)
-  row "$name" "aws s3 sync" push "$(echo "$t1 - $t0" | bc)" "$objects" "$bytes"
-  t0=$(now); "$AWS" s3 sync --only-show-errors "s3://bench/$name-aws" "$work/$name-aws-pulled"; t1=$(now)
-  row "$name" "aws s3 sync" pull "$(echo "$t1 - $t0" | bc)" "$objects" "$bytes"
-  echo "  segflow: $(cat "$work/push.out" | tail -1)" >&2
+  r0=$(requests); t0=$(now); "$AWS" s3 sync --only-show-errors "$work/$name-stage" "s3://bench/$name-aws"; t1=$(now)
+  row "$name" "aws s3 sync" push "$(echo "$t1 - $t0" | bc)" "$objects" "$bytes" "$(( $(requests) - r0 ))"
+  r0=$(requests); t0=$(now); "$AWS" s3 sync --only-show-errors "s3://bench/$name-aws" "$work/$name-aws-pulled"; t1=$(now)
+  row "$name" "aws s3 sync" pull "$(echo "$t1 - $t0" | bc)" "$objects" "$bytes" "$(( $(requests) - r0 ))"
+  echo "  segflow: $(tail -1 "$work/push.out")" >&2
   echo "  segflow: $(grep -h "pull from\|adopted" "$work/pull.out" | tr '\n' ' ')" >&2
 }
 
