@@ -155,6 +155,19 @@ final class RemoteCommandTests: XCTestCase {
         XCTAssertFalse((push.out + push.err + pull.out + pull.err).contains(secret))
     }
 
+    /// A transfer that fails is counted in the summary, the rest still moves, and the exit code is 2.
+    func testAFailedTransferIsCountedAndExitsWith2() async throws {
+        let f = try RemoteFixture(items: 3)
+        let (a, first, _) = try await f.run(cache: "cache")
+        let lost = try XCTUnwrap(first.node("stamp")?.outputs["labels"]?.files["img00001.json"])
+        unlink(a.workspace.objects.path(of: lost))
+        let r = try runToEnd(["push", "--cache", f.dir + "/cache", "--remote", "file://\(f.dir)/shared"], env: [:])
+        XCTAssertEqual(r.status, 2, r.err)
+        XCTAssertTrue(r.out.contains("3 objects sent") && r.out.contains("1 failed"), r.out)
+        XCTAssertTrue(r.err.contains("object \(lost.short) is missing from the local store"), r.err)
+        XCTAssertTrue(r.err.contains("fix: run the command again"), r.err)
+    }
+
     func testNoRemoteGivenIsAUserError() throws {
         let f = try RemoteFixture(items: 1)
         let r = try runToEnd(["push", "--cache", f.dir + "/cache"], env: [:])

@@ -5,13 +5,14 @@
 # Usage: bench/remote/run.sh
 # Env: SEGFLOW (default .build/release/segflow), QS_CACHE (a cache holding a quickstart run, default ./cache;
 #      it is only read: objects are hard-linked into a scratch cache), AWSCLI_VENV (default ~/.cache/segflow/awscli),
-#      TRANSFERS (segflow --transfers, default 16).
+#      TRANSFERS (segflow --transfers, default 16), QS_REPEAT (rounds of the quickstart's push and pull, default 3).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(cd "$here/../.." && pwd)
 SEGFLOW=${SEGFLOW:-$root/.build/release/segflow}
 QS_CACHE=${QS_CACHE:-$root/cache}
 AWSCLI_VENV=${AWSCLI_VENV:-$HOME/.cache/segflow/awscli}
 TRANSFERS=${TRANSFERS:-16}
+QS_REPEAT=${QS_REPEAT:-3}
 die() { echo "bench/remote: error: $*" >&2; exit 1; }
 [ -x "$SEGFLOW" ] || die "no segflow binary at $SEGFLOW (make release)"
 bash "$root/.ci/install-moto.sh"
@@ -74,7 +75,9 @@ bench() {
 # 1. The quickstart's cache, hard-linked (objects are read-only, never modified) so the source stays untouched.
 if [ -f "$QS_CACHE/index.sqlite" ]; then
   mkdir -p "$work/qs"; cp -al "$QS_CACHE/objects" "$work/qs/objects"; sqlite3 "$QS_CACHE/index.sqlite" ".backup '$work/qs/index.sqlite'"
-  (cd "$root" && bench quickstart pipelines/quickstart.yaml "$work/qs")
+  # A few seconds each way: measured QS_REPEAT times (each into a fresh prefix and cache), as one
+  # run's order and moto's warm-up move a single figure by more than the difference between the tools.
+  for i in $(seq "$QS_REPEAT"); do (cd "$root" && bench "quickstart-$i" pipelines/quickstart.yaml "$work/qs"); done
 else
   echo "(no quickstart cache at $QS_CACHE: run make quickstart, or set QS_CACHE)" >&2
 fi
