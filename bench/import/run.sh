@@ -5,7 +5,8 @@
 #   small:  10,000 small images + 10,000 masks made by bench/plan/make_dataset.py
 # Usage: bench/import/run.sh [ROUNDS]   (default 3; rounds interleave the tools, best and all reported)
 # Env: SEGFLOW (default .build/release/segflow), BASELINE (another segflow binary timed alongside, optional),
-#      CAMVID (default ../shared/data/camvid from the repository root).
+#      CAMVID (default ../shared/data/camvid from the repository root),
+#      WORKDIR (default /tmp: where the caches go, e.g. a mount of the filesystem to measure).
 # Files are read once before timing and again by every round: all sides read from the page cache; only
 # segflow writes (the copies, made durable before the index names them). Every segflow round imports into
 # a cache folder of its own (never one deleted just before); all are removed when the script ends.
@@ -19,7 +20,7 @@ rounds=${1:-3}
 SEGFLOW=$(realpath "$SEGFLOW"); [ -z "$BASELINE" ] || BASELINE=$(realpath "$BASELINE")
 small=/tmp/segflow-bench-plan-10000
 [ -d "$small/images" ] || python3 bench/plan/make_dataset.py "$small" 10000
-work=$(mktemp -d /tmp/segflow-bench-import.XXXXXX)
+work=$(mktemp -d "${WORKDIR:-/tmp}/segflow-bench-import.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # The pipelines: one imageFolder per image folder (with its masks), nothing else. Written outside the
@@ -47,7 +48,7 @@ cd "$work"   # segflow runs from here: no plugins/ folder in reach
 sync; sleep 6
 echo "started:  $(date -u '+%Y-%m-%d %H:%M:%S UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 dev=$(findmnt -n -o SOURCE -T "$work"); journal=$(ls /proc/fs/jbd2 2>/dev/null | grep -q "^$(basename "$dev")-" && echo "with" || echo "without")
-echo "machine:  $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(df -T "$work" | awk 'NR==2 {print $2}') under /tmp ($dev, $journal a journal)"
+echo "machine:  $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(df -T "$work" | awk 'NR==2 {print $2}') under ${WORKDIR:-/tmp} ($dev, $journal a journal)"
 echo "segflow:  $SEGFLOW${BASELINE:+, baseline $BASELINE}"
 # seconds COMMAND...: wall seconds of one run (GNU time), stdout and stderr dropped.
 seconds() { /usr/bin/time -o "$work/time" -f "%e %U %S" "$@" >/dev/null 2>&1 || return 1; tail -1 "$work/time"; }
