@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import XCTest
+import SegflowTestSupport
 
 /// Concurrent runs (issue 13 part 2, RELIABILITY.md): two to four `segflow run` processes on one
 /// cache at once, of one pipeline and of different ones, on a new and on an existing cache. None
@@ -13,11 +14,9 @@ final class ConcurrentRunTests: XCTestCase {
     var dir: String!
     override func setUpWithError() throws {
         _ = try SegflowBinary.path()
-        dir = NSTemporaryDirectory() + "segflow-concurrent-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        dir = try makeTemporaryFolder("concurrent")
         try CrashData.tiles(into: dir + "/data")
     }
-    override func tearDownWithError() throws { if let dir { try? FileManager.default.removeItem(atPath: dir) } }
 
     /// The native pipeline under `name`, its CRF with `iterations` (variants share import and annotators).
     func pipeline(_ name: String, iterations: Int = 10) throws -> String {

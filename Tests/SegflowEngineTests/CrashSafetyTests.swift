@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SegflowTestSupport
 
 /// Crash safety (issue 13 part 1, RELIABILITY.md): the real segflow binary is killed with SIGKILL at
 /// random moments and at named points (`SEGFLOW_CRASH_AT`: dataset import, object ingest, stage call,
@@ -11,10 +12,8 @@ final class CrashSafetyTests: XCTestCase {
     var dir: String!
     override func setUpWithError() throws {
         _ = try SegflowBinary.path()
-        dir = NSTemporaryDirectory() + "segflow-crash-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        dir = try makeTemporaryFolder("crash")
     }
-    override func tearDownWithError() throws { if let dir { try? FileManager.default.removeItem(atPath: dir) } }
 
     /// One kill: at a named point's N-th hit, or after a delay.
     struct Trial: CustomStringConvertible {

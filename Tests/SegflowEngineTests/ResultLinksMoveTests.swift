@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SegflowTestSupport
 import SegflowCore
 import SegflowGraph
 import SegflowStore
@@ -12,9 +13,8 @@ final class ResultLinksMoveTests: XCTestCase {
     let fm = FileManager.default
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "segflow-linkmove-\(UUID().uuidString.prefix(8))"
+        dir = try makeTemporaryFolder("linkmove")
     }
-    override func tearDownWithError() throws { try? fm.removeItem(atPath: dir) }
 
     /// A node whose outputs are real objects in the workspace's store.
     func storedSummary(_ workspace: Workspace, _ files: [String: String]) throws -> NodeSummary {

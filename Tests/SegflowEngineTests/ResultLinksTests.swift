@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SegflowTestSupport
 import SegflowCore
 import SegflowGraph
 import SegflowStore
@@ -13,10 +14,9 @@ final class ResultLinksTests: XCTestCase {
     let fm = FileManager.default
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "segflow-links-\(UUID().uuidString.prefix(8))"
+        dir = try makeTemporaryFolder("links")
         workspace = try Workspace(root: dir + "/cache")
     }
-    override func tearDownWithError() throws { try? fm.removeItem(atPath: dir) }
 
     func summary(_ node: String, _ files: [String: String]) -> NodeSummary {
         let tree = FileTree(files.mapValues { Digest.of(Data($0.utf8)) })

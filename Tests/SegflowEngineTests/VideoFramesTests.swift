@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SegflowTestSupport
 import SegflowCore
 import SegflowGraph
 import SegflowImaging
@@ -19,7 +20,7 @@ final class VideoFramesTests: XCTestCase {
 
     override func setUpWithError() throws {
         try XCTSkipIf(VideoDecoder.ffmpegPath() == nil, "ffmpeg is not installed (make deps installs it)")
-        dir = NSTemporaryDirectory() + "segflow-video-test-\(UUID().uuidString.prefix(8))"
+        dir = try makeTemporaryFolder("video-test")
         try FileManager.default.createDirectory(atPath: dir + "/videos", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: dir + "/png", withIntermediateDirectories: true)
         let a = try ImageIO.readRGB(path: Self.camvid + "/0001TP_006690.png")
@@ -31,7 +32,6 @@ final class VideoFramesTests: XCTestCase {
         try ffmpeg(["-framerate", "10", "-i", dir + "/png/%03d.png", "-frames:v", "6", "-c:v", "ffv1", "-pix_fmt", "bgr0", dir + "/videos/short.mkv"])
         try pipeline(threshold: 30)
     }
-    override func tearDownWithError() throws { if let dir { try? FileManager.default.removeItem(atPath: dir) } }
 
     func crop(_ img: RGBImage, x: Int, y: Int, w: Int = 160, h: Int = 120) -> RGBImage {
         var px: [UInt8] = []
