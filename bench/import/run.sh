@@ -4,7 +4,7 @@
 #   camvid: every PNG of CamVid's train/val images and masks (../shared/data/camvid, or $CAMVID)
 #   small:  10,000 small images + 10,000 masks made by bench/plan/make_dataset.py
 # Usage: bench/import/run.sh [ROUNDS]   (default 3; rounds interleave the tools, best and all reported)
-# Env: SEGFLOW (default .build/release/segflow), BASELINE (another segflow binary timed alongside, optional),
+# Env: SETS (default "camvid small": which sets to run), SEGFLOW (default .build/release/segflow), BASELINE (another segflow binary timed alongside, optional),
 #      CAMVID (default ../shared/data/camvid from the repository root),
 #      WORKDIR (default /tmp: where the caches go, e.g. a mount of the filesystem to measure).
 # Files are read once before timing and again by every round: all sides read from the page cache; only
@@ -54,7 +54,7 @@ echo "segflow:  $SEGFLOW${BASELINE:+, baseline $BASELINE}"
 seconds() { /usr/bin/time -o "$work/time" -f "%e %U %S" "$@" >/dev/null 2>&1 || return 1; tail -1 "$work/time"; }
 best() { tr ' ' '\n' | grep . | sort -g | head -1; }
 
-for set in camvid small; do
+for set in ${SETS:-camvid small}; do
   case $set in
     camvid) files=$(find "$CAMVID"/train "$CAMVID"/trainannot "$CAMVID"/val "$CAMVID"/valannot -name '*.png' | sort)
             pipeline=$work/camvid.yaml ;;
