@@ -40,6 +40,11 @@ public struct NodeSummary: Sendable {
     public var seconds: Double
     public var outputs: [String: FileTree]
     public var error: String?
+    /// What `results/` links of this node, when not every output: a plain source links only the files it
+    /// made (converted annotations), not the dataset files it imported (see ResultLinks.swift).
+    public var linked: [String: FileTree]? = nil
+    /// The trees `results/` links.
+    public var linkedOutputs: [String: FileTree] { linked ?? outputs }
 }
 
 /// What a run did.

@@ -22,11 +22,10 @@ final class Fingerprinter {
     private(set) var updated: [String: Fingerprint] = [:]
     /// Files hashed in this session (for tests and the benchmark).
     private(set) var hashed = 0
-    /// Paths read (hashed) in this session.
-    private var read: Set<String> = []
 
-    /// Whether `path` was read in this session: a new or changed file, not one known from the index.
-    func isNew(_ path: String) -> Bool { read.contains(path) }
+    /// What a lookup found: the digest; whether the last fingerprint says the file is in the store; whether
+    /// it was read now (new or changed: hashed, or copied into the store while hashing).
+    typealias Found = (digest: Digest, imported: Bool, read: Bool)
 
     init(index: Index) { self.index = index }
 
@@ -54,7 +53,8 @@ final class Fingerprinter {
     }
 
     /// A file's fingerprint: the known one when size, mtime and inode match, else read now (hashed, or
-    /// copied into `store` while hashing). Touches no shared state: imports call it on every core.
+    /// copied into `store` while hashing: then it is saved as imported, see `save()`). Touches no shared
+    /// state: imports call it on every core.
     /// `stated`: the file's stat when the caller has just made it (a dataset's files are stat'ed once).
     private static func fingerprint(_ path: String, name: String, in folderFD: Int32, known: Fingerprint?,
                                     copyingInto store: ObjectStore?, stated: stat? = nil) throws -> (print: Fingerprint, known: Bool) {
@@ -70,7 +70,7 @@ final class Fingerprinter {
         let inode = Int64(bitPattern: UInt64(st.st_ino))
         if let f = known, f.size == size, f.mtimeNanos == mtime, f.inode == inode { return (f, true) }
         let d = try store.map { try $0.ingest(copyingFile: path, size: Int(size)) } ?? Digest.ofFile(at: path)
-        return (Fingerprint(size: size, mtimeNanos: mtime, inode: inode, digest: d), false)
+        return (Fingerprint(size: size, mtimeNanos: mtime, inode: inode, digest: d, imported: store != nil), false)
     }
 
     /// Remembers a file read in this session.
@@ -78,12 +78,11 @@ final class Fingerprinter {
         hashed += 1
         folder.table[name] = fp
         updated[path] = fp
-        read.insert(path)
     }
 
     /// Digests of many files at once (a source node's whole dataset): the stats and table lookups run on
     /// every core, then files whose fingerprint changed are hashed one by one. Same answers as `lookup`.
-    func lookupAll(_ files: [SourceFile], importingInto store: ObjectStore? = nil) throws -> [(digest: Digest, imported: Bool)] {
+    func lookupAll(_ files: [SourceFile], importingInto store: ObjectStore? = nil) throws -> [Found] {
         // Serial: each file's folder, loading its fingerprints once (files of one folder share the
         // folder string, so the comparison is usually an identity check).
         try preload(Set(files.map(\.folder)))
@@ -95,7 +94,7 @@ final class Fingerprinter {
             folderOf[k] = found; last = found
         }
         // `changed`: stat'ed, and new or changed since its fingerprint (the stat is kept: not made twice).
-        enum Match { case hit(Digest, Bool), changed(stat), unknown }
+        enum Match { case hit(Digest, Bool), read(Digest), changed(stat), unknown }
         var matches = [Match](repeating: .unknown, count: files.count)
         Planner.parallelChunks(files.count, into: &matches) { range, out in
             // Disjoint slices of `out`; folders' tables are only read here.
@@ -126,12 +125,19 @@ final class Fingerprinter {
         for (u, k) in unknown.enumerated() {
             let fp = try fresh[u].get()
             record(fp, name: files[k].fileName, path: files[k].path, in: folderOf[k]!)
-            matches[k] = .hit(fp.digest, false)
+            matches[k] = .read(fp.digest)
         }
-        var result: [(digest: Digest, imported: Bool)] = []
+        var result: [Found] = []
         result.reserveCapacity(files.count)
         for (k, m) in matches.enumerated() {
-            if case .hit(let d, let imported) = m { result.append((d, imported)) } else { result.append(try lookup(files[k].path, into: store)) }
+            switch m {
+            case .hit(let d, let imported): result.append((d, imported, false))
+            case .read(let d): result.append((d, false, true))
+            case .changed, .unknown:
+                let before = hashed
+                let (d, imported) = try lookup(files[k].path, into: store)
+                result.append((d, imported, hashed > before))
+            }
         }
         return result
     }
@@ -195,7 +201,9 @@ final class Fingerprinter {
         return f
     }
 
-    /// Saves the fingerprints learned in this session.
+    /// Saves the fingerprints learned in this session. A file copied into the store while hashing is
+    /// saved as imported in the same statement: the index's write barrier makes its object durable before
+    /// this transaction commits, so a fingerprint marked imported never names an object a crash can lose.
     func save() throws {
         try index.saveFingerprints(updated)
         updated = [:]

@@ -72,11 +72,11 @@ extension Lineage {
     /// `registry` gives the defaults params are compared with (a stage type it lacks lists every param).
     public static func walk(from digest: Digest, target: String, workspace ws: Workspace, registry: StageRegistry,
                             depth maxDepth: Int? = nil) throws -> Lineage {
-        guard let first = mostSpecific(try ws.index.results(producing: digest)) else {
+        var walker = Walker(ws: ws, registry: registry)
+        guard let first = try mostSpecific(ws.index.results(producing: digest)) ?? walker.sourceItem(node: nil, file: digest) else {
             throw SegflowError.user("no recorded result produced \(digest.short)",
                                     hint: "it may come from an older cache, or was collected by gc; pass a path under results/ or an object digest")
         }
-        var walker = Walker(ws: ws, registry: registry)
         var lineage = Lineage(target: target, digest: digest, steps: [])
         // (step, input index, digest, depth of the step to create)
         var pending: [(step: Int, input: Int, digest: String, depth: Int)] = []
@@ -125,35 +125,76 @@ extension Lineage {
         var stepOfNode: [String: Int] = [:]
         /// Tree digest -> (node, tree), filled as run trees are read.
         var trees: [Digest: (node: String, tree: FileTree)] = [:]
-        var unreadTrees: [(node: String, port: String, manifest: Digest)]?
+        /// Recorded trees read so far, newest first; those not read yet, oldest first (popped from the end).
+        var readTrees: [(record: Index.RecordedTree, tree: FileTree)] = []
+        var unreadTrees: [Index.RecordedTree]?
         var runs: [Int64: RunRecord] = [:]
 
         init(ws: Workspace, registry: StageRegistry) { self.ws = ws; self.registry = registry }
 
         /// The result whose output is `hex`: a file some result wrote, else a tree a run recorded (then a
-        /// representative result of its node: the one that wrote its first file), with the tree's item count.
+        /// representative result of its node: the one that wrote its first file), with the tree's item count;
+        /// a dataset file or tree a plain source imported gives that source's item (`sourceItem`).
         mutating func producer(of hex: String) throws -> (ResultRecord, Int?)? {
             guard let d = Digest(hex: hex) else { return nil }
             if let r = Lineage.mostSpecific(try ws.index.results(producing: d)) { return (r, nil) }
-            guard let (node, tree) = try tree(d), let firstName = tree.files.keys.sorted().first else { return nil }
-            let candidates = try ws.index.results(producing: tree.files[firstName]!)
-            guard let r = candidates.first(where: { $0.node == node }) ?? candidates.first else { return nil }
+            guard let (node, tree) = try tree(d) else { return try sourceItem(node: nil, file: d).map { ($0, nil) } }
+            guard let firstName = tree.files.keys.min() else { return nil }
             let items = Set(tree.files.keys.map(FileTree.stem(of:))).count
-            return (r, r.item == nil ? nil : items)
+            let candidates = try ws.index.results(producing: tree.files[firstName]!)
+            if let r = candidates.first(where: { $0.node == node }) ?? candidates.first { return (r, r.item == nil ? nil : items) }
+            return try sourceItem(node: node, file: tree.files[firstName]!).map { ($0, items) }
+        }
+
+        /// The next recorded tree (newest first), parsed; nil when all are read.
+        mutating func readNextTree() throws -> (record: Index.RecordedTree, tree: FileTree)? {
+            if unreadTrees == nil { unreadTrees = try ws.index.recordedTrees().reversed() }
+            while let record = unreadTrees!.popLast() {
+                guard let data = try? ws.objects.read(record.manifest) else { continue }
+                let tree = TreeCodec.parseManifest(data)
+                trees[tree.digest] = (record.node, tree)
+                readTrees.append((record, tree))
+                return (record, tree)
+            }
+            return nil
         }
 
         /// A whole-port input's tree: inputs record FileTree digests, runs record manifest objects; the
         /// manifests are read (newest first) until one has this digest.
         mutating func tree(_ d: Digest) throws -> (node: String, tree: FileTree)? {
             if let t = trees[d] { return t }
-            if unreadTrees == nil { unreadTrees = try ws.index.recordedTrees().reversed() }
-            while let (node, _, manifest) = unreadTrees!.popLast() {
-                guard let data = try? ws.objects.read(manifest) else { continue }
-                let tree = TreeCodec.parseManifest(data)
-                trees[tree.digest] = (node, tree)
-                if tree.digest == d { return (node, tree) }
-            }
+            while let (record, tree) = try readNextTree() { if tree.digest == d { return (record.node, tree) } }
             return nil
+        }
+
+        /// The item of a plain source (of `node`, or any) that imported a file with digest `d`, as the result
+        /// row such an import no longer writes: found in the newest source tree holding it, with the item's
+        /// file on each port named by the dataset file its fingerprint records, the node's params and the
+        /// first run that recorded that tree. Nil when no recorded source tree holds it.
+        mutating func sourceItem(node: String?, file d: Digest) throws -> ResultRecord? {
+            func isSource(_ r: Index.RecordedTree) -> Bool { registry[r.stage]?.granularity == .source && (node == nil || r.node == node) }
+            func holder(_ t: FileTree) -> String? { t.files.first { $0.value == d }?.key }
+            var found: (record: Index.RecordedTree, name: String)?
+            for (r, t) in readTrees where isSource(r) { if let name = holder(t) { found = (r, name); break } }
+            while found == nil, let (r, t) = try readNextTree() { if isSource(r), let name = holder(t) { found = (r, name) } }
+            guard let (record, name) = found else { return nil }
+            let stem = FileTree.stem(of: name)
+            // The item's files on the node's other ports: the newest tree of each port that has the stem.
+            while try readNextTree() != nil {}
+            var outputs: [String: FileTree] = [:]
+            for (r, t) in readTrees where r.node == record.node && outputs[r.port] == nil {
+                let files = t.files.filter { FileTree.stem(of: $0.key) == stem }
+                if !files.isEmpty { outputs[r.port] = FileTree(files) }
+            }
+            var inputs: [String: CanonicalValue] = [:]
+            for (port, t) in outputs {
+                guard let (file, digest) = t.files.min(by: { $0.key < $1.key }) else { continue }
+                let paths = try ws.index.sourcePaths(of: digest)
+                if let path = paths.first(where: { $0.hasSuffix("/" + file) }) ?? paths.first { inputs[port] = .string(path) }
+            }
+            return ResultRecord(key: NodeExecutor.sourceKey(node: record.node, stem: stem, outputs: outputs), node: record.node,
+                                stage: record.stage, item: stem, outputs: outputs, runID: record.firstRun, duration: 0,
+                                params: record.params, inputs: CanonicalValue.map(inputs).json)
         }
 
         mutating func run(_ id: Int64) throws -> RunRecord? {

@@ -97,31 +97,47 @@ final class NodeExecutor: @unchecked Sendable {
                 throw SegflowError.user("\(files[k].file.path) changed while segflow was reading it", hint: "run again once the file is stable")
             }
         }
-        for item in plan.items {
-            guard item.status == .run else { continue }
+        // Per item an execution record (what this run imported: `log`, the crash tests). A result row only for
+        // items with content the source made (a converted annotation): a dataset file is named by its
+        // fingerprint, and `lineage` finds its item in the node's recorded trees (see Lineage.swift).
+        let started = Date()
+        let node = plan.node.id, stage = plan.node.descriptor.name
+        let reasonsOf = { (item: ItemPlan) in item.reasons.count == 1 ? item.reasons[0] : item.reasons.joined(separator: "; ") }
+        executions.reserveCapacity(toRun)
+        for item in plan.items where item.status == .run {
             if cancellation.isCancelled { throw SegflowError.cancelled }
-            let t0 = Date()
-            var e = HashEncoder(domain: "segflow.source.v1")
-            e.append(string: plan.node.id); e.append(string: item.stem)
-            for (_, tree) in item.outputs.sorted(by: { $0.key < $1.key }) { e.append(digest: tree.digest) }
-            let key = e.finalize()
-            let paths = CanonicalValue.map(Dictionary(uniqueKeysWithValues: item.sourceFiles.map { ($0.port, CanonicalValue.string($0.path)) }))
-            records.append(ResultRecord(key: key, node: plan.node.id, stage: plan.node.descriptor.name, item: item.stem,
-                                        outputs: item.outputs, runID: runID, duration: Date().timeIntervalSince(t0),
-                                        params: plan.paramsJSON, inputs: paths.json))
-            executions.append(ExecutionRecord(node: plan.node.id, item: item.stem, key: key, status: "ran",
-                                              reason: item.reasons.joined(separator: "; "), duration: Date().timeIntervalSince(t0)))
+            let key = Self.sourceKey(node: node, stem: item.stem, outputs: item.outputs)
+            if item.sourceFiles.contains(where: { $0.content != nil }) {
+                let paths = CanonicalValue.map(Dictionary(item.sourceFiles.map { ($0.port, CanonicalValue.string($0.path)) }) { a, _ in a })
+                records.append(ResultRecord(key: key, node: node, stage: stage, item: item.stem, outputs: item.outputs, runID: runID,
+                                            duration: 0, params: plan.paramsJSON, inputs: paths.json))
+            }
+            executions.append(ExecutionRecord(node: node, item: item.stem, key: key, status: "ran", reason: reasonsOf(item), duration: 0))
             ran += 1
         }
+        // The bookkeeping's time shared out (what an item took is the copy above, done in bulk).
+        let perItem = Date().timeIntervalSince(started) / Double(max(1, ran))
+        for i in records.indices { records[i].duration = perItem }
+        for i in executions.indices { executions[i].duration = perItem }
         // One transaction for the whole import: its objects are made durable once (one syncfs) and the rows
         // are a small part of it (committing every 512 items was a quarter of a 20k-file import).
         try workspace.index.commit(results: records, executions: executions, runID: runID)
         if toRun > 0 { reporter.progress(plan.node.id, done: ran, total: toRun, message: nil) }
-        try workspace.index.markImported(paths: plan.items.filter { $0.status == .run }
-                                             .flatMap { $0.sourceFiles.filter { $0.content == nil }.map(\.path) }
-                                             + plan.unmarkedImports)
-        return NodeSummary(node: plan.node.id, stage: plan.node.descriptor.name, status: ran > 0 ? "ran" : "cached",
-                           ran: ran, cached: plan.items.count - ran, failed: 0, seconds: 0, outputs: outputs)
+        // Files this run's planner copied in were saved as imported with their fingerprints; the rest now.
+        try workspace.index.markImported(paths: plan.unmarkedImports)
+        var summary = NodeSummary(node: plan.node.id, stage: plan.node.descriptor.name, status: ran > 0 ? "ran" : "cached",
+                                  ran: ran, cached: plan.items.count - ran, failed: 0, seconds: 0, outputs: outputs)
+        summary.linked = plan.madeFiles
+        return summary
+    }
+
+    /// A plain source item's key: its node, stem and files (it is never looked up: sources are planned by
+    /// fingerprint; executions record it, and `lineage` gives the same key for a step it rebuilds).
+    static func sourceKey(node: String, stem: String, outputs: [String: FileTree]) -> Digest {
+        var e = HashEncoder(domain: "segflow.source.v1")
+        e.append(string: node); e.append(string: stem)
+        for port in outputs.keys.sorted() { e.append(digest: outputs[port]!.digest) }
+        return e.finalize()
     }
 
     // MARK: - Map

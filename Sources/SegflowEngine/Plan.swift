@@ -51,6 +51,9 @@ public struct NodePlan: Sendable {
     public var paramsJSON: String = "{}"
     /// Sources: files whose objects exist but whose fingerprints do not say so yet.
     var unmarkedImports: [String] = []
+    /// Plain sources: the files whose content the source made (port -> files), the only ones linked
+    /// under results/ (the rest are the user's own dataset files).
+    var madeFiles: [String: FileTree] = [:]
     /// Map nodes: the memo key of the whole node (none when forced or planned without memos).
     var memoKey: Digest?
     /// Map nodes: planned as a whole from a memo (its items carry no keys or per-item outputs).

@@ -82,6 +82,7 @@ final class Planner {
         }
         let forced = force.contains(node.id)
         var unmarked: [String] = []
+        var made: [String: FileTree] = [:]
         // Pass 1: a digest per file and a status per item. Per-item file lists are only built for items
         // that will be imported (pass 2): in a cached plan that saves several allocations per file.
         var itemOfFile: [Int] = []
@@ -90,7 +91,7 @@ final class Planner {
         digests.reserveCapacity(files.count)
         let found = try lookupSources(files)
         for (k, f) in files.enumerated() {
-            let (d, imported) = found[k]
+            let (d, imported, read) = found[k]
             let stem = FileTree.stem(of: f.name)
             let i: Int
             if let j = position[stem] { i = j } else {
@@ -98,15 +99,19 @@ final class Planner {
                 items.append(ItemPlan(stem: stem, key: nil, status: .cached, reasons: [], outputs: [:]))
             }
             itemOfFile.append(i); digests.append(d)
+            // Marked imported once the import commits: files in the store that no fingerprint says so of (taken
+            // over above, or copied by the import). Those this planner copied in are saved so with their fingerprints.
+            if f.content == nil && !imported && !(read && importsWhileHashing) { unmarked.append(f.path) }
             trees[f.port, default: FileTree()].files[f.name] = d
+            if f.content != nil { made[f.port, default: FileTree()].files[f.name] = d }
             if forced {
                 items[i].status = .run; items[i].reasons = ["forced"]
             } else if !imported {
                 // An unchanged, already imported file needs no stat of its object: eviction clears the mark,
                 // and a stage re-hashes every input before reading it. A file first seen now is new input even
-                // when this planner already copied it in (its import record is still to be written).
+                // when this planner already copied it in (the import's execution record is still to be written).
                 // (`adopt`: an object no import record names yet may be left by a process that died unsynced.)
-                if f.content == nil && !fingerprints.isNew(f.path) && workspace.objects.adopt(d) { unmarked.append(f.path) } else {
+                if f.content == nil && !read && workspace.objects.adopt(d) { /* marked above */ } else {
                     items[i].status = .run
                     items[i].reasons.append("new input: \(f.port)/\(stem)")
                 }
@@ -122,6 +127,7 @@ final class Planner {
         var plan = NodePlan(node: node, status: items.contains { $0.status == .run } ? .run : .cached, reasons: [],
                             items: items, key: nil, outputs: outputs, waiting: false)
         plan.unmarkedImports = unmarked
+        plan.madeFiles = made
         // Recorded with each import for `lineage` (a `list` file by its digest); a source's keys come from
         // its files, not from these.
         plan.paramsJSON = Self.paramsRecord(node, fileDigests: try fileParamDigests(node))
@@ -150,7 +156,7 @@ final class Planner {
 
     /// Digests of a source's files: files on disk through their fingerprints; content the source made
     /// by hashing it, counted as imported when the store already holds it (a run stores it now).
-    func lookupSources(_ files: [SourceFile]) throws -> [(digest: Digest, imported: Bool)] {
+    func lookupSources(_ files: [SourceFile]) throws -> [Fingerprinter.Found] {
         let store = importsWhileHashing ? workspace.objects : nil
         guard files.contains(where: { $0.content != nil }) else { return try fingerprints.lookupAll(files, importingInto: store) }
         var onDisk = try fingerprints.lookupAll(files.filter { $0.content == nil }, importingInto: store).makeIterator()
@@ -159,7 +165,7 @@ final class Planner {
             let d = Digest.of(content)
             let stored = workspace.objects.contains(d)
             if let store, !stored { _ = try store.ingest(data: content) }
-            return (d, stored)
+            return (d, stored, false)
         }
     }
 

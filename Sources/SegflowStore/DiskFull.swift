@@ -23,6 +23,15 @@ public enum DiskFull {
             || text.contains("database or disk is full") || text.contains("There isn’t enough space")
     }
 
+    /// Whether an SQLite I/O error at `path` is the disk being full: SQLite reports a write that found no
+    /// space as SQLITE_FULL, but opening a WAL index (its shared-memory file) on a full disk as a plain
+    /// I/O error; then the filesystem has next to nothing left.
+    public static func explainsIOError(_ error: DatabaseError, at path: String) -> Bool {
+        guard error.resultCode == .SQLITE_IOERR else { return false }
+        var st = statvfs()
+        return statvfs((path as NSString).deletingLastPathComponent, &st) == 0 && Int64(st.f_bavail) * Int64(st.f_frsize) < 1 << 20
+    }
+
     /// Whether `error` is already the error below (not to be wrapped again).
     public static func isExplained(_ error: Error) -> Bool {
         (error as? SegflowError)?.description.contains(lead) == true

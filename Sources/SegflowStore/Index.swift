@@ -87,7 +87,7 @@ public final class Index: @unchecked Sendable {
                 db = try DatabaseQueue(configuration: config)
                 try Self.migrator.migrate(db)
             }
-        } catch let e as DatabaseError where e.resultCode == .SQLITE_FULL && path != nil {
+        } catch let e as DatabaseError where path != nil && (e.resultCode == .SQLITE_FULL || DiskFull.explainsIOError(e, at: path!)) {
             throw DiskFull.error(cache: (path! as NSString).deletingLastPathComponent, while: "opening the index")
         } catch let e as DatabaseError {
             throw SegflowError.user("cannot open the cache index \(path ?? ":memory:"): \(e.message ?? "\(e)")",
@@ -352,7 +352,11 @@ public final class Index: @unchecked Sendable {
         guard !fps.isEmpty else { return }
         try write { db in
             let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO fingerprints (path, size, mtime_ns, inode, digest, imported) VALUES (?,?,?,?,?,?)")
-            for (p, f) in fps { try stmt.execute(arguments: [p, f.size, f.mtimeNanos, f.inode, f.digest.hex, f.imported]) }
+            // In path order: the rows go into the clustered b-tree one after the other (a dictionary's order
+            // scatters them over its pages).
+            for (p, f) in fps.sorted(by: { $0.key < $1.key }) {
+                try stmt.execute(arguments: [p, f.size, f.mtimeNanos, f.inode, f.digest.hex, f.imported])
+            }
         }
     }
 

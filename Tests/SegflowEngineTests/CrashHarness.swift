@@ -143,11 +143,13 @@ struct CacheInspection {
         return try withIndex { try $0.tableExists("results") && $0.tableExists("run_nodes") && $0.tableExists("fingerprints") }
     }
 
-    /// Every committed result as `node/item` (`node/` for a whole node).
+    /// Every committed result as `node/item` (`node/` for a whole node): result rows, and the items a source
+    /// imported (a plain source keeps no result row per item, only its execution record, committed with them).
     func completedItems() throws -> Set<String> {
         guard try hasSchema() else { return [] }
         return Set(try withIndex { db in
-            try Row.fetchAll(db, sql: "SELECT node, item FROM results").map { "\($0[0] as String)/\(($0[1] as String?) ?? "")" }
+            try Row.fetchAll(db, sql: "SELECT node, item FROM results UNION SELECT node, item FROM executions WHERE status = 'ran'")
+                .map { "\($0[0] as String)/\(($0[1] as String?) ?? "")" }
         })
     }
 
@@ -190,12 +192,15 @@ struct CacheInspection {
         }
     }
 
-    /// Digests the index names (result files, run trees) whose object is missing: a commit that got
-    /// ahead of its objects.
+    /// Digests the index names (result files, run trees, fingerprints marked imported) whose object is
+    /// missing: a commit that got ahead of its objects.
     func danglingDigests() throws -> [String] {
         guard try hasSchema() else { return [] }
         let named = try withIndex { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT digest FROM result_files UNION SELECT DISTINCT tree FROM run_nodes WHERE tree IS NOT NULL")
+            try String.fetchAll(db, sql: """
+                SELECT DISTINCT digest FROM result_files UNION SELECT DISTINCT tree FROM run_nodes WHERE tree IS NOT NULL
+                UNION SELECT DISTINCT digest FROM fingerprints WHERE imported = 1
+                """)
         }
         return named.filter { !FileManager.default.fileExists(atPath: "\(cache)/objects/\($0.prefix(2))/\($0.dropFirst(2))") }
     }

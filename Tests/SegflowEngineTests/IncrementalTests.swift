@@ -97,7 +97,21 @@ final class IncrementalTests: XCTestCase {
         XCTAssertEqual(s.node("images")?.ran, 5, "files copied in while hashing are still imported, with records")
         let d = try Digest.ofFile(at: dir + "/data/img3.png")
         XCTAssertTrue(workspace.objects.isIntact(d))
-        XCTAssertEqual(try workspace.index.results(producing: d).map(\.node), ["images"])
+        // A plain source keeps no result row per item (its fingerprints and recorded trees say it all);
+        // lineage still names the source, the item and the dataset file.
+        XCTAssertEqual(try workspace.index.results(producing: d).map(\.node), [])
+        let lineage = try Lineage.walk(from: d, target: "img3.png", workspace: workspace, registry: catalog().registry)
+        XCTAssertEqual(lineage.steps.map(\.node), ["images"])
+        XCTAssertEqual(lineage.steps.first?.item, "img3")
+        XCTAssertEqual(lineage.steps.first?.runID, s.runID)
+        XCTAssertEqual(lineage.steps.first?.inputs.map(\.datasetFile), [URL(fileURLWithPath: dir + "/data/img3.png").standardized.path])
+        // The image's digest in the execution record's key is the one lineage rebuilds.
+        let executions = try workspace.index.executions(run: s.runID, node: "images")
+        XCTAssertEqual(executions.count, 5)
+        XCTAssertTrue(executions.contains { $0.item == "img3" && $0.key == lineage.steps.first?.key }, "\(executions.map(\.key))")
+        // Imported files are marked with their fingerprints: the next plan stats no object and runs nothing.
+        let again = try engine.plan(graph)
+        XCTAssertEqual(again.nodes.first?.items.filter { $0.status == .run }.count, 0)
     }
 
     func testResultLinksAreRewrittenOnlyWhenOutputsChange() async throws {
@@ -112,6 +126,8 @@ final class IncrementalTests: XCTestCase {
             try XCTUnwrap((try FileManager.default.attributesOfItem(atPath: results + "/sizes/labels/img0.json"))[.systemFileNumber] as? UInt64)
         }
         let linkA = try fileInode()
+        // The dataset files a plain source imported are the user's own: not linked (lineage names them).
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: results).sorted(), [".segflow-links", "copy", "count", "sizes"])
         _ = try await run(try writePipeline(tag: "a"))
         XCTAssertEqual(try folderInode(), first, "a cached run leaves the links alone")
         _ = try await run(try writePipeline(tag: "b"))

@@ -48,6 +48,13 @@ final class LabelFileSourceTests: XCTestCase {
         XCTAssertEqual(counter.items("copyLabels"), ["A", "B", "C"])
         let a = try XCTUnwrap(s1.node("copy")?.outputs["labels"]?.files["A.json"])
         XCTAssertEqual(String(decoding: try e.workspace.objects.read(a), as: UTF8.self), #"["lawn","curb"]"#)
+        // Content a source made is linked under results/ (it is nowhere else as a file); its lineage is its CSV line.
+        let links = e.workspace.resultsDirectory + "/lf/truth/labels"
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: links).sorted(), ["A.json", "B.json", "C.json"])
+        XCTAssertEqual(try Digest.ofFile(at: links + "/A.json"), s1.node("truth")?.outputs["labels"]?.files["A.json"])
+        let made = try XCTUnwrap(s1.node("truth")?.outputs["labels"]?.files["B.json"])
+        XCTAssertEqual(try Lineage.walk(from: made, target: "B.json", workspace: e.workspace, registry: e.catalog.registry)
+                        .steps.first?.inputs.map(\.datasetFile), [dir + "/truth.csv:3"])
         counter.reset()
         let s2 = try await e.run(graph)
         XCTAssertEqual(s2.ran, 0)
