@@ -64,7 +64,8 @@ extension Engine {
             for (name, digest) in tree.files {
                 let dest = dir + "/" + name
                 try? fm.removeItem(atPath: dest)
-                try fm.copyItem(atPath: workspace.objects.path(of: digest), toPath: dest)
+                // From the bytes: the object may be inline in the index, with no file to copy.
+                try workspace.objects.read(digest).write(to: URL(fileURLWithPath: dest))
                 chmod(dest, 0o644)
             }
         }

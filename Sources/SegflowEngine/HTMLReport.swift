@@ -57,7 +57,8 @@ public enum HTMLReport {
             for name in tree.files.keys.sorted().prefix(galleryLimit) {
                 let asset = "assets/\(n.node.replacingOccurrences(of: "/", with: "_"))-\(name)"
                 try? fm.removeItem(atPath: dir + "/" + asset)
-                try fm.copyItem(atPath: ws.objects.path(of: tree.files[name]!), toPath: dir + "/" + asset)
+                // From the bytes: the object may be inline in the index, with no file to copy.
+                try ws.objects.read(tree.files[name]!).write(to: URL(fileURLWithPath: dir + "/" + asset))
                 chmod(dir + "/" + asset, 0o644)
                 html += "<a href=\"\(esc(asset))\"><img src=\"\(esc(asset))\" alt=\"\(esc(name))\" title=\"\(esc(name))\"></a>"
             }

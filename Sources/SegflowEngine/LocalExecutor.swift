@@ -45,8 +45,10 @@ struct LocalExecutor: CallExecutor {
         for (port, files) in inputs {
             for (name, d) in files {
                 // Re-verify before trusting: a corrupt object must never reach a stage.
-                let p = workspace.objects.path(of: d)
-                guard workspace.objects.isIntact(d) else { throw CorruptObject(digest: d, path: p) }
+                // A stage reads files: an inline object is written out first (once).
+                guard workspace.objects.isIntact(d), let p = try? workspace.objects.file(of: d) else {
+                    throw CorruptObject(digest: d, path: workspace.objects.path(of: d))
+                }
                 paths[port, default: [:]][name] = p
             }
         }

@@ -14,15 +14,12 @@ public enum Maintenance {
         }
         let keep = try ws.index.resultKeys(referencing: live)
         let droppedResults = try ws.index.dropResults(notIn: keep)
-        var removed = 0
-        var bytes: Int64 = 0
-        for d in ws.objects.allObjects() where !live.contains(d) {
-            let p = ws.objects.path(of: d)
-            bytes += Int64((try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0)
-            ws.objects.evict(d)
-            try ws.index.forgetImports(of: d)
-            removed += 1
-        }
+        let garbage = ws.objects.allObjects().filter { !live.contains($0) }
+        let bytes = garbage.reduce(Int64(0)) { $0 + (ws.objects.size(of: $1) ?? 0) }
+        // At once: inline objects are deleted in one index transaction, not one per object.
+        ws.objects.evict(garbage)
+        for d in garbage { try ws.index.forgetImports(of: d) }
+        let removed = garbage.count
         // Only what dead processes left: a run going on beside gc keeps its half-written files.
         ws.objects.temp.sweep()
         return (removed, bytes, droppedResults)

@@ -97,8 +97,14 @@ enum ResultLinks {
             defer { close(into) }
             let up = relativeRoot(of: folder, under: workspace.root) + "objects/"
             for (name, d) in tree.files {
-                if style == .hardLinks, objects >= 0,
-                   ObjectStore.withRelativePath(of: d, { linkat(objects, $0, into, name, 0) }) == 0 { continue }
+                let hardLink = { ObjectStore.withRelativePath(of: d, { linkat(objects, $0, into, name, 0) }) }
+                if style == .hardLinks, objects >= 0 {
+                    if hardLink() == 0 { continue }
+                    // An inline object (see SmallObjects) has no file to link until it is written out.
+                    if errno == ENOENT, (try? workspace.objects.file(of: d)) != nil, hardLink() == 0 { continue }
+                } else {
+                    _ = try? workspace.objects.file(of: d)
+                }
                 let hex = d.hex
                 symlinkat(up + hex.prefix(2) + "/" + hex.dropFirst(2), into, name)
             }

@@ -183,6 +183,14 @@ final class SlurmExecutor: CallExecutor, @unchecked Sendable {
         let id = shardID(work, node: node)
         let shard = Shard(work: work, id: id, dir: nodeDir + "/" + String(id.prefix(24)))
         let cpus = SlurmRequest(node: node).cpus
+        // The worker reads its inputs by path from the shared cache and opens no index: inline objects are
+        // written out as files here, before it is submitted.
+        for files in work.inputs.values {
+            for d in files.values {
+                guard workspace.objects.isIntact(d) else { throw CorruptObject(digest: d, path: workspace.objects.path(of: d)) }
+                try workspace.objects.file(of: d)
+            }
+        }
         try ShardSpec(id: id, node: node.id, stage: node.descriptor.name, stageVersion: node.descriptor.version,
                       fingerprint: node.descriptor.implementationFingerprint?.hex, params: TaggedValue(.map(node.params)),
                       classes: TaggedValue(classes.canonical), classesSource: classes.source, items: work.items,

@@ -53,10 +53,17 @@ public final class RemoteTransfer: @unchecked Sendable {
             var s = TransferSummary()
             let file = self.objects.path(of: d)
             var st = stat()
-            guard stat(file, &st) == 0 else { s.failed = 1; s.errors = ["object \(d.short) is missing from the local store"]; return s }
-            let size = Int64(st.st_size)
-            try await self.remote.upload(self.remote.objectPath(d), file: file, size: size, sha256: d.hex)
-            s.sent = 1; s.bytes = size
+            if stat(file, &st) == 0 {
+                let size = Int64(st.st_size)
+                try await self.remote.upload(self.remote.objectPath(d), file: file, size: size, sha256: d.hex)
+                s.sent = 1; s.bytes = size
+            } else if self.objects.isInline(d), let data = try? self.objects.read(d) {
+                // A small object kept in the index: sent from memory (no file to stream).
+                try await self.remote.upload(self.remote.objectPath(d), data: data)
+                s.sent = 1; s.bytes = Int64(data.count)
+            } else {
+                s.failed = 1; s.errors = ["object \(d.short) is missing from the local store"]
+            }
             return s
         }
         progress?.end()

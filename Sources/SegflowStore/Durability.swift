@@ -32,6 +32,9 @@ public final class DurabilityBarrier: @unchecked Sendable {
     /// The objects folder held open: the anchor of `syncfs` and of the folders' own fsync.
     private let anchor: FolderHandle
     private var hook: (@Sendable (Report) -> Void)?
+    /// Small objects waiting to be inserted inline (see `SmallObjects`): handed over by `sync()` to the
+    /// transaction that names them.
+    public let small = SmallObjects()
 
     init(objectsDirectory: String) {
         self.objectsDirectory = objectsDirectory
@@ -51,10 +54,17 @@ public final class DurabilityBarrier: @unchecked Sendable {
     /// Objects waiting for the next sync.
     public var pendingCount: Int { lock.lock(); defer { lock.unlock() }; return pending.count }
 
-    /// Makes every pending object durable; returns once they are on disk. Throws when the disk reports
-    /// an error (or an object vanished): the caller must not commit then.
-    public func sync() throws {
+    /// Makes every pending object file durable; returns once they are on disk, with the pending small objects,
+    /// which the caller inserts in its transaction (and reports with `small.committed` once it committed).
+    /// Throws when the disk reports an error (or an object vanished): the caller must not commit then.
+    @discardableResult
+    public func sync() throws -> [(Digest, Data)] {
         syncing.lock(); defer { syncing.unlock() }
+        try syncFiles()
+        return small.takeBatch()
+    }
+
+    private func syncFiles() throws {
         lock.lock(); let paths = pending; let hook = self.hook; lock.unlock()
         guard !paths.isEmpty else { return }
         // Only what this sync covered leaves the list (objects added meanwhile wait for the next one), also
@@ -65,13 +75,13 @@ public final class DurabilityBarrier: @unchecked Sendable {
             if sf_syncfs(anchor.fd) == 0 { method = .filesystem }
             else if errno != ENOSYS { throw failure("syncfs of \(objectsDirectory): \(String(cString: strerror(errno)))") }
         }
-        if method == .files { try syncFiles(paths) }
+        if method == .files { try syncEach(paths) }
         hook?(Report(paths: paths, method: method))
     }
 
     /// Each file, then each folder a name was added to (a link or rename is durable once its folder is), then
     /// the objects folder (which may have gained a new `ab/` folder).
-    private func syncFiles(_ paths: [String]) throws {
+    private func syncEach(_ paths: [String]) throws {
         var folders: Set<Substring> = []
         for p in paths {
             try fsyncPath(p, flags: O_RDONLY)

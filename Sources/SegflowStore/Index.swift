@@ -87,6 +87,7 @@ public final class Index: @unchecked Sendable {
                 db = try DatabaseQueue(configuration: config)
                 try Self.migrator.migrate(db)
             }
+            durability?.small.attach(db)
         } catch let e as DatabaseError where path != nil && (e.resultCode == .SQLITE_FULL || DiskFull.explainsIOError(e, at: path!)) {
             throw DiskFull.error(cache: (path! as NSString).deletingLastPathComponent, while: "opening the index")
         } catch let e as DatabaseError {
@@ -97,9 +98,16 @@ public final class Index: @unchecked Sendable {
 
     /// A write transaction, after the pending objects are durable (see `DurabilityBarrier`). Every
     /// write of the index goes through here: results, run records, memos and import marks all name objects.
+    /// Pending small objects are inserted first, in the same transaction: they commit with the rows that
+    /// name them, or (rolled back) stay pending for the next write.
     func write<T>(_ updates: (Database) throws -> T) throws -> T {
-        try durability?.sync()
-        return try db.write(updates)
+        let small = try durability?.sync() ?? []
+        let result = try db.write { db in
+            try SmallObjects.insert(small, into: db)
+            return try updates(db)
+        }
+        durability?.small.committed(small)
+        return result
     }
 
     static var migrator: DatabaseMigrator {
@@ -157,6 +165,15 @@ public final class Index: @unchecked Sendable {
             try db.execute(sql: """
             CREATE TABLE node_memos (key TEXT PRIMARY KEY, node TEXT NOT NULL, outputs TEXT NOT NULL,
               items INTEGER NOT NULL) WITHOUT ROWID
+            """)
+        }
+        m.registerMigration("v7: small objects inline") { db in
+            // See SmallObjects.swift. A rowid table with a unique index on the digest rather than WITHOUT ROWID:
+            // rows reach 4 KB (SQLite advises WITHOUT ROWID only for rows under ~1/20 of a page), and the
+            // digest index alone is what gc and `contains` scan, without reading the bytes' pages.
+            try db.execute(sql: """
+            CREATE TABLE small_objects (id INTEGER PRIMARY KEY, digest BLOB NOT NULL, bytes BLOB NOT NULL);
+            CREATE UNIQUE INDEX small_objects_digest ON small_objects(digest);
             """)
         }
         return m

@@ -2,7 +2,14 @@ import CFileSync
 import Foundation
 import SegflowCore
 
-/// The content-addressed store: `objects/ab/cdef...`, written once, read-only after.
+/// The content-addressed store: objects named by their SHA-256, written once, read-only after.
+///
+/// An object is a file, `objects/ab/cdef...`, or (small ones, while the index is open) a row of the index's
+/// `small_objects` table (see `SmallObjects`). Every question about objects (`contains`, `isIntact`,
+/// `adopt`, `read`, `evict`, `allObjects`) sees both. `path(of:)` is only where an object's file would be;
+/// a caller that needs a file there (a stage's input, a hard link, an upload from a path) asks
+/// `file(of:)`, which writes an inline object out as an ordinary object file the first time. Callers that
+/// need the bytes use `read`.
 public struct ObjectStore: Sendable {
     public let root: String
     /// Objects this process wrote or re-hashed: no need to hash them again before a stage reads them.
@@ -29,13 +36,23 @@ public struct ObjectStore: Sendable {
         durability = DurabilityBarrier(objectsDirectory: root + "/objects")
     }
 
+    /// Small objects kept inline in the index (empty and off until an index is opened on this store).
+    public var small: SmallObjects { durability.small }
+
+    /// Where the object's file is or would be (it may be inline instead: `file(of:)` makes sure it is there).
     public func path(of d: Digest) -> String {
         let hex = d.hex
         return "\(objectsDirectory)/\(hex.prefix(2))/\(hex.dropFirst(2))"
     }
 
-    /// Whether the object file exists (a cheap stat; `verify` re-hashes).
-    public func contains(_ d: Digest) -> Bool {
+    /// Whether the object is in the store, as a file or inline (a cheap stat or set lookup; `verify` re-hashes).
+    public func contains(_ d: Digest) -> Bool { hasFile(d) || small.contains(d) }
+
+    /// Whether the object is kept inline in the index.
+    public func isInline(_ d: Digest) -> Bool { small.contains(d) }
+
+    /// Whether the object's file exists.
+    private func hasFile(_ d: Digest) -> Bool {
         var st = stat()
         if objectsFolder.fd >= 0 {
             if Self.withRelativePath(of: d, { fstatat(objectsFolder.fd, $0, &st, 0) }) == 0 { return true }
@@ -56,21 +73,56 @@ public struct ObjectStore: Sendable {
         }
     }
 
-    /// Re-hashes an object; false if it is missing or its bytes do not match its name.
+    /// Re-hashes an object; false if it is missing or its bytes do not match its name. An object both inline
+    /// and written out as a file (`file(of:)`) is intact only if both are.
     public func isIntact(_ d: Digest) -> Bool {
-        guard contains(d) else { return false }
+        let file = hasFile(d)
+        guard file || small.contains(d) else { return false }
         if verified.contains(d) { return true }
-        guard let actual = try? Digest.ofFile(at: path(of: d)), actual == d else { return false }
+        if file {
+            guard let actual = try? Digest.ofFile(at: path(of: d)), actual == d else { return false }
+        }
+        if !file || small.contains(d) {
+            guard let bytes = small.bytes(of: d), Digest.of(bytes) == d else { return false }
+        }
         verified.insert(d)
         return true
     }
 
-    /// Removes an object (corrupt, or garbage).
-    public func evict(_ d: Digest) {
-        verified.remove(d)
-        // No chmod first: unlinking needs only the folder's write permission, and a results/ hard link
-        // to the same file must stay read-only.
-        unlink(path(of: d))
+    /// Removes an object (corrupt, or garbage): its file and its inline copy.
+    public func evict(_ d: Digest) { evict([d]) }
+
+    /// Removes objects, the inline ones in one index transaction.
+    public func evict(_ ds: [Digest]) {
+        for d in ds {
+            verified.remove(d)
+            // No chmod first: unlinking needs only the folder's write permission, and a results/ hard link
+            // to the same file must stay read-only.
+            unlink(path(of: d))
+        }
+        // A delete that fails (the disk) leaves garbage that the next gc removes; the file is gone already.
+        try? small.remove(ds.filter { small.contains($0, ask: false) })
+    }
+
+    /// The object's size in bytes; nil if it is not in the store.
+    public func size(of d: Digest) -> Int64? {
+        var st = stat()
+        if stat(path(of: d), &st) == 0 { return Int64(st.st_size) }
+        return small.bytes(of: d).map { Int64($0.count) }
+    }
+
+    /// The object as a file at `path(of:)`: an inline object is written out (through a new unnamed file,
+    /// named when complete, as every object) the first time, and stays inline too. For callers that hand
+    /// a path on (stages, hard links, another process); readers of the bytes use `read`.
+    @discardableResult
+    public func file(of d: Digest) throws -> String {
+        let p = path(of: d)
+        if hasFile(d) { return p }
+        guard let bytes = small.bytes(of: d) else {
+            throw SegflowError.internal("object \(d.short) is missing from the store")
+        }
+        try writeFile(bytes, as: d)
+        return p
     }
 
     /// Adds a file by moving it in (it must be on the same filesystem, e.g. under `tmp/`).
@@ -111,7 +163,9 @@ public struct ObjectStore: Sendable {
     /// is evicted and written again) and is made durable at the next barrier with this process's objects.
     public func adopt(_ d: Digest) -> Bool {
         if verified.contains(d) { return true }
-        guard contains(d) else { return false }
+        // Inline: pending ones commit with the next index write, stored ones are durable already (SQLite).
+        if small.contains(d, ask: false) { verified.insert(d); return true }
+        guard hasFile(d) else { return false }
         guard let actual = try? Digest.ofFile(at: path(of: d)), actual == d else { evict(d); return false }
         verified.insert(d)
         durability.add(path(of: d))
@@ -128,8 +182,17 @@ public struct ObjectStore: Sendable {
     /// it (only a buffer size: a file that grew since is still copied whole).
     @discardableResult
     public func ingest(copyingFile source: String, knownDigest: Digest? = nil, size knownSize: Int? = nil) throws -> Digest {
+        try ingest(copying: source, in: AT_FDCWD, path: source, knownDigest: knownDigest, size: knownSize)
+    }
+
+    /// As `ingest(copyingFile:)` for the file `name` in a folder the caller holds open (`folder`, its
+    /// descriptor; `path`, the file's full path for messages): opened relative to it, without a walk of the
+    /// whole path per file (a dataset's thousands of files are in a few folders).
+    @discardableResult
+    public func ingest(copying name: String, in folder: Int32, path source: String, knownDigest: Digest? = nil,
+                       size knownSize: Int? = nil) throws -> Digest {
         if let k = knownDigest, adopt(k) { return k }
-        let input = open(source, O_RDONLY | O_CLOEXEC)
+        let input = openat(folder, name, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else {
             throw SegflowError.user("cannot read \(source): \(String(cString: strerror(errno)))", hint: "check the file exists and is readable")
         }
@@ -166,6 +229,12 @@ public struct ObjectStore: Sendable {
             hasher.update(bytes)
             let d = hasher.finalize()
             if adopt(d) { return d }
+            if filled <= SmallObjects.threshold, small.enabled {
+                CrashPoint.reached("ingest")
+                try small.add(d, Data(bytes))
+                verified.insert(d)
+                return d
+            }
             let object = try NewObject(in: self)
             do { try object.write(bytes) } catch { object.abandon(); throw failure("write failed") }
             return try place(object, as: d)
@@ -194,6 +263,18 @@ public struct ObjectStore: Sendable {
     @discardableResult
     public func ingest(data: Data, knownDigest d: Digest) throws -> Digest {
         if adopt(d) { return d }
+        if data.count <= SmallObjects.threshold, small.enabled {
+            CrashPoint.reached("ingest")
+            try small.add(d, data)
+            verified.insert(d)
+            return d
+        }
+        return try writeFile(data, as: d)
+    }
+
+    /// Writes bytes hashed to `d` as a new object file.
+    @discardableResult
+    private func writeFile(_ data: Data, as d: Digest) throws -> Digest {
         let object = try NewObject(in: self)
         do {
             try data.withUnsafeBytes { try object.write($0) }
@@ -238,19 +319,21 @@ public struct ObjectStore: Sendable {
     }
 
     public func read(_ d: Digest) throws -> Data {
-        guard let data = FileManager.default.contents(atPath: path(of: d)) else {
+        guard let data = FileManager.default.contents(atPath: path(of: d)) ?? small.bytes(of: d) else {
             throw SegflowError.internal("object \(d.short) is missing from the store")
         }
         return data
     }
 
-    /// Every object digest on disk (for gc and verify).
+    /// Every object digest, files and inline (for gc and verify); one inline and written out is listed once.
     public func allObjects() -> [Digest] {
-        var out: [Digest] = []
+        let inline = small.all()
+        var seen = Set(inline)
+        var out = inline
         let fm = FileManager.default
         for prefix in (try? fm.contentsOfDirectory(atPath: objectsDirectory)) ?? [] where prefix.count == 2 {
             for rest in (try? fm.contentsOfDirectory(atPath: objectsDirectory + "/" + prefix)) ?? [] {
-                if let d = Digest(hex: prefix + rest) { out.append(d) }
+                if let d = Digest(hex: prefix + rest), seen.insert(d).inserted { out.append(d) }
             }
         }
         return out

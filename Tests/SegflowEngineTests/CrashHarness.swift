@@ -162,10 +162,11 @@ struct CacheInspection {
             try Row.fetchAll(db, sql: "SELECT path, digest FROM fingerprints WHERE path >= ? AND path < ?",
                              arguments: [folder + "/", folder + "/\u{10FFFF}"])
         }
+        let inline = try inlineDigests()
         var files: [String: Int] = [:]
         for row in rows {
             let path: String = row[0], digest: String = row[1]
-            guard FileManager.default.fileExists(atPath: "\(cache)/objects/\(digest.prefix(2))/\(digest.dropFirst(2))") else { continue }
+            guard holds(digest, inline: inline) else { continue }
             files[((path as NSString).lastPathComponent as NSString).deletingPathExtension, default: 0] += 1
         }
         return Set(files.filter { $0.value == filesPerItem }.map { "\(node)/\($0.key)" })
@@ -202,7 +203,21 @@ struct CacheInspection {
                 UNION SELECT DISTINCT digest FROM fingerprints WHERE imported = 1
                 """)
         }
-        return named.filter { !FileManager.default.fileExists(atPath: "\(cache)/objects/\($0.prefix(2))/\($0.dropFirst(2))") }
+        let inline = try inlineDigests()
+        return named.filter { !holds($0, inline: inline) }
+    }
+
+    /// Hex digests of the small objects kept inline in the index (`small_objects`, see SmallObjects.swift).
+    func inlineDigests() throws -> Set<String> {
+        try withIndex { db in
+            guard try db.tableExists("small_objects") else { return [] }
+            return Set(try Data.fetchAll(db, sql: "SELECT digest FROM small_objects").map { $0.map { String(format: "%02x", $0) }.joined() })
+        }
+    }
+
+    /// Whether the store holds an object: a file under objects/, or a row of small_objects.
+    func holds(_ digest: String, inline: Set<String>) -> Bool {
+        inline.contains(digest) || FileManager.default.fileExists(atPath: "\(cache)/objects/\(digest.prefix(2))/\(digest.dropFirst(2))")
     }
 
     /// Files under tmp/ at any depth (a dead run's scratch and half-written objects, until swept);

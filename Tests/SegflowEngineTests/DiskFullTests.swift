@@ -85,7 +85,9 @@ final class DiskFullTests: XCTestCase {
             let inspect = CacheInspection(cache: cache)
             XCTAssertEqual(try inspect.integrity(), ["ok"], label)
             XCTAssertEqual(try inspect.danglingDigests(), [], label)
-            let before = try inspect.completedItems()
+            // Completed: committed results, and dataset files already in the store (reused by fingerprint: small
+            // ones are kept in the index and committed with the fingerprints, before the import's results).
+            let before = try inspect.completedItems().union(inspect.importedItems(node: "data", under: dir + "/data", filesPerItem: 2))
             XCTAssertTrue(before.isSubset(of: refItems), label)
 
             // Space freed: verify, then the run completes with the clean run's outputs and reuses every committed item.

@@ -66,6 +66,38 @@ final class RemoteCacheTests: XCTestCase {
         XCTAssertTrue(all.allSatisfy { $0.hasPrefix("team/segflow/") }, "\(all.prefix(3))")
     }
 
+    /// Objects pulled into a cache are small enough to be kept inline in its index (SmallObjects.swift):
+    /// that cache pushes them on (read from the index, no file), and a third cache runs from them.
+    func testACacheWithInlineObjectsPushesAndPullsThroughS3() async throws {
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        try await moto.createBucket("lab")
+        let f = try RemoteFixture(items: 3)
+        let first = try RemoteURL.open("s3://lab/first", environment: moto.environment())
+        let (a, reference, _) = try await f.run(cache: "cacheA")
+        _ = try await RemoteCache(remote: first, workspace: a.workspace).push(try a.rowsToPush(pipeline: "remote").rows, workspace: a.workspace)
+        let (b, pulled, _) = try await f.run(cache: "cacheB", remote: first)
+        let labels = try XCTUnwrap(pulled.node("stamp")?.outputs["labels"]?.files.values)
+        for d in labels {
+            XCTAssertTrue(b.workspace.objects.isInline(d), "a pulled label file is kept in the index")
+            // The run wrote it out for its results/ link; without that copy it is in the index alone.
+            unlink(b.workspace.objects.path(of: d))
+            XCTAssertTrue(b.workspace.objects.isIntact(d))
+        }
+
+        let second = try RemoteURL.open("s3://lab/second", environment: moto.environment())
+        let pushed = try await RemoteCache(remote: second, workspace: b.workspace).push(try b.rowsToPush(pipeline: "remote").rows, workspace: b.workspace)
+        XCTAssertEqual(pushed.sent, 4, "3 label files + 1 metrics file, from the index"); XCTAssertEqual(pushed.failed, 0)
+        for d in labels {
+            let there = try await second.download(second.objectPath(d))
+            XCTAssertEqual(there.map(Digest.of), d, "the bytes on the remote hash to the object's name")
+        }
+        f.counter.reset()
+        let (_, third, _) = try await f.run(cache: "cacheC", remote: second)
+        XCTAssertEqual(f.counter.total, 0, "computed nothing")
+        XCTAssertEqual(digests(third), digests(reference))
+    }
+
     func testPullThenRunOffline() async throws {
         let f = try RemoteFixture(items: 4)
         let remote = try RemoteURL.open("file://\(f.dir)/shared", environment: [:])

@@ -41,6 +41,13 @@ final class DurabilityTests: XCTestCase {
                          executions: [], runID: 1)
     }
 
+    /// Content one byte over the inline threshold, so it is stored as a file (see SmallObjects).
+    static func large(_ text: String) -> Data {
+        var d = Data(text.utf8)
+        d.append(Data(repeating: UInt8(ascii: "."), count: SmallObjects.threshold + 1 - d.count))
+        return d
+    }
+
     func testObjectsAreSyncedBeforeTheTransactionThatNamesThemCommits() throws {
         let store = try ObjectStore(root: dir + "/cache")
         let index = try Index(path: dir + "/cache/index.sqlite", durability: store.durability)
@@ -49,8 +56,8 @@ final class DurabilityTests: XCTestCase {
         let recorder = CommitRecorder(log: log)
         index.db.add(transactionObserver: recorder, extent: .observerLifetime)
 
-        // A few objects: no fsync while writing them, one per file at the barrier.
-        let few = try (0..<3).map { try store.ingest(data: Data("object \($0)".utf8)) }
+        // A few objects (too large to be kept inline): no fsync while writing them, one per file at the barrier.
+        let few = try (0..<3).map { try store.ingest(data: Self.large("object \($0)")) }
         XCTAssertEqual(log.all, [], "writing an object syncs nothing by itself")
         XCTAssertEqual(store.durability.pendingCount, 3)
         try record(few, key: "few", index: index)
@@ -63,10 +70,10 @@ final class DurabilityTests: XCTestCase {
         var many: [Digest] = []
         for k in 0..<(DurabilityBarrier.perFileLimit + 4) {
             let p = sources + "/\(k).png"
-            try Data("image \(k)".utf8).write(to: URL(fileURLWithPath: p))
+            try Self.large("image \(k)").write(to: URL(fileURLWithPath: p))
             many.append(try store.ingest(copyingFile: p))
         }
-        XCTAssertEqual(many, (0..<many.count).map { Digest.of(Data("image \($0)".utf8)) })
+        XCTAssertEqual(many, (0..<many.count).map { Digest.of(Self.large("image \($0)")) })
         try record(many, key: "many", index: index)
         XCTAssertEqual(Array(log.all.suffix(2)), ["sync filesystem \(many.count)", "commit"])
 
@@ -79,7 +86,7 @@ final class DurabilityTests: XCTestCase {
     func testASyncThatFailsStopsTheCommit() throws {
         let store = try ObjectStore(root: dir + "/cache")
         let index = try Index(path: dir + "/cache/index.sqlite", durability: store.durability)
-        let d = try store.ingest(data: Data("lost".utf8))
+        let d = try store.ingest(data: Self.large("lost"))
         // The object vanishes before the barrier (as if its disk failed): the barrier cannot fsync it.
         unlink(store.path(of: d))
         XCTAssertThrowsError(try record([d], key: "x", index: index)) { e in

@@ -1,0 +1,183 @@
+import Foundation
+import XCTest
+import SegflowTestSupport
+import GRDB
+import SegflowCore
+import SegflowGraph
+@testable import SegflowStore
+
+/// Small objects kept inline in the index (SmallObjects.swift, issue 15): no file each, committed in the
+/// same SQLite transaction as the rows that name them, seen by every question about objects.
+final class SmallObjectTests: XCTestCase {
+    var dir: String!
+    override func setUpWithError() throws { dir = try makeTemporaryFolder("small") }
+
+    /// A store with its index open, as a run has it.
+    func open() throws -> (ObjectStore, Index) {
+        let store = try ObjectStore(root: dir + "/cache")
+        return (store, try Index(path: dir + "/cache/index.sqlite", durability: store.durability))
+    }
+
+    func bytes(_ count: Int, _ seed: Int = 0) -> Data { Data((0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed) }) }
+
+    func rows(_ index: Index) throws -> Int { try index.db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM small_objects") ?? 0 } }
+
+    func record(_ d: Digest, key: String, _ index: Index) throws {
+        try index.commit(results: [ResultRecord(key: Digest.of(Data(key.utf8)), node: "n", stage: "s", item: key,
+                                                outputs: ["images": FileTree(["\(key).png": d])], runID: 1, duration: 0,
+                                                params: "{}", inputs: "{}")], executions: [], runID: 1)
+    }
+
+    func testASmallObjectIsInlineNotAFileAndReadsBackExact() throws {
+        let (store, index) = try open()
+        let content = bytes(110)
+        try content.write(to: URL(fileURLWithPath: dir + "/a.png"))
+        let d = try store.ingest(copyingFile: dir + "/a.png")
+        XCTAssertEqual(d, Digest.of(content))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: store.path(of: d)), "no file for a small object")
+        XCTAssertTrue(store.contains(d)); XCTAssertTrue(store.isInline(d)); XCTAssertTrue(store.isIntact(d))
+        XCTAssertEqual(try store.read(d), content, "read back from the pending buffer")
+        XCTAssertEqual(store.small.pendingCount, 1); XCTAssertEqual(store.durability.pendingCount, 0, "no file to sync")
+        try record(d, key: "a", index)
+        XCTAssertEqual(store.small.pendingCount, 0); XCTAssertEqual(try rows(index), 1)
+        // Another process's view: committed, read from the table.
+        let (other, _) = try open()
+        XCTAssertTrue(other.contains(d)); XCTAssertTrue(other.isIntact(d))
+        XCTAssertEqual(try other.read(d), content)
+        XCTAssertEqual(other.size(of: d), 110)
+        XCTAssertEqual(other.allObjects(), [d])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store.objectsDirectory), [], "objects/ stays empty")
+    }
+
+    /// At most `threshold` bytes inline, through both ways in; one byte more is a file.
+    func testTheThresholdIsInclusiveAndLargerObjectsStayFiles() throws {
+        let (store, index) = try open()
+        let atLimit = bytes(SmallObjects.threshold, 1), over = bytes(SmallObjects.threshold + 1, 2)
+        let viaData = try store.ingest(data: bytes(SmallObjects.threshold, 3)), viaDataOver = try store.ingest(data: bytes(SmallObjects.threshold + 1, 4))
+        try atLimit.write(to: URL(fileURLWithPath: dir + "/limit.png")); try over.write(to: URL(fileURLWithPath: dir + "/over.png"))
+        let viaFile = try store.ingest(copyingFile: dir + "/limit.png"), viaFileOver = try store.ingest(copyingFile: dir + "/over.png")
+        for d in [viaData, viaFile] {
+            XCTAssertTrue(store.isInline(d)); XCTAssertFalse(FileManager.default.fileExists(atPath: store.path(of: d)))
+        }
+        for d in [viaDataOver, viaFileOver] {
+            XCTAssertFalse(store.isInline(d)); XCTAssertTrue(FileManager.default.fileExists(atPath: store.path(of: d)))
+        }
+        XCTAssertEqual(try store.read(viaFileOver), over)
+        XCTAssertEqual(Set(store.allObjects()), [viaData, viaFile, viaDataOver, viaFileOver])
+        // An empty file is an object too.
+        try Data().write(to: URL(fileURLWithPath: dir + "/empty.png"))
+        let empty = try store.ingest(copyingFile: dir + "/empty.png")
+        XCTAssertTrue(store.isInline(empty)); XCTAssertEqual(try store.read(empty), Data())
+        try record(empty, key: "e", index)
+        XCTAssertEqual(try rows(index), 3)
+    }
+
+    /// The ordering that keeps "an object the index names is durable": the inline object is inserted in the
+    /// very transaction that commits the row naming it. One commit carries both tables' changes; a
+    /// transaction that rolls back leaves neither, and the object waits for the next write.
+    func testAnInlineObjectCommitsInTheTransactionThatNamesIt() throws {
+        let (store, index) = try open()
+        let log = CommitLog()
+        index.db.add(transactionObserver: log, extent: .observerLifetime)
+        let d = try store.ingest(data: bytes(200))
+
+        struct Refused: Error {}
+        XCTAssertThrowsError(try index.write { db in
+            try db.execute(sql: """
+                INSERT INTO results (key, node, stage, item, outputs, run_id, created, duration, params, inputs)
+                VALUES ('k', 'n', 's', 'a', ?, 1, 0, 0, '{}', '{}')
+                """, arguments: [TreeCodec.encode(["images": FileTree(["a.png": d])])])
+            throw Refused()
+        })
+        XCTAssertEqual(log.commits, [], "rolled back: nothing committed")
+        XCTAssertEqual(try rows(index), 0, "neither the object")
+        XCTAssertEqual(try index.db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM results") }, 0, "nor the row")
+        XCTAssertEqual(store.small.pendingCount, 1, "still pending, for the next write")
+        XCTAssertFalse(try open().0.contains(d), "another process does not see it")
+
+        try record(d, key: "a", index)
+        XCTAssertEqual(log.commits, [["results", "small_objects"]], "one transaction holds the row and its object")
+        XCTAssertEqual(store.small.pendingCount, 0)
+        XCTAssertEqual(try open().0.read(d), bytes(200))
+    }
+
+    /// A process that dies between ingest and commit leaves no row naming a missing object, and no object.
+    func testAnObjectNeverCommittedLeavesNothingBehind() throws {
+        var d: Digest?
+        do {
+            let (store, _) = try open()
+            d = try store.ingest(data: bytes(64))
+            XCTAssertTrue(store.contains(d!))
+        }   // the process ends here without an index write
+        let (store, index) = try open()
+        XCTAssertFalse(store.contains(d!)); XCTAssertEqual(try rows(index), 0)
+        XCTAssertEqual(store.allObjects(), [])
+    }
+
+    func testFileOfWritesAnInlineObjectOutOnceAndItHashesRight() throws {
+        let (store, index) = try open()
+        let content = bytes(300)
+        let d = try store.ingest(data: content)
+        try record(d, key: "a", index)
+        let p = try store.file(of: d)
+        XCTAssertEqual(p, store.path(of: d))
+        XCTAssertEqual(try Digest.ofFile(at: p), d)
+        var first = stat(), again = stat()
+        XCTAssertEqual(stat(p, &first), 0)
+        XCTAssertEqual(first.st_mode & 0o777, 0o444, "read-only, as every object file")
+        XCTAssertEqual(try store.file(of: d), p)
+        XCTAssertEqual(stat(p, &again), 0)
+        XCTAssertEqual(again.st_ino, first.st_ino, "written once")
+        XCTAssertTrue(store.isInline(d), "still inline too")
+        XCTAssertEqual(store.allObjects(), [d], "listed once")
+        XCTAssertEqual(store.durability.pendingCount, 1, "the file is synced with the next index write")
+        XCTAssertThrowsError(try store.file(of: Digest.of(Data("absent".utf8))))
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: store.tmpDirectory)) ?? [], [], "no temporary files")
+    }
+
+    /// `verify`'s question: a damaged inline blob is not intact (even when its file was written out fine), and
+    /// eviction removes it from the table.
+    func testADamagedInlineBlobIsNotIntactAndIsEvicted() throws {
+        let (store, index) = try open()
+        let d = try store.ingest(data: bytes(100)), e = try store.ingest(data: bytes(100, 9))
+        try record(d, key: "a", index); try record(e, key: "b", index)
+        try store.file(of: d)
+        try index.db.write { try $0.execute(sql: "UPDATE small_objects SET bytes = ? WHERE digest = ?", arguments: [Data("rot".utf8), d.rawData]) }
+        let (fresh, _) = try open()
+        XCTAssertFalse(fresh.isIntact(d), "the row's bytes are re-hashed")
+        XCTAssertTrue(fresh.isIntact(e))
+        fresh.evict([d])
+        XCTAssertFalse(fresh.contains(d)); XCTAssertFalse(FileManager.default.fileExists(atPath: fresh.path(of: d)))
+        XCTAssertEqual(try rows(index), 1)
+        XCTAssertEqual(try open().0.allObjects(), [e])
+    }
+
+    /// Without an index (a `segflow worker` on a cluster node opens no SQLite) small objects are files.
+    func testAStoreWithoutAnIndexWritesFiles() throws {
+        let store = try ObjectStore(root: dir + "/cache")
+        let d = try store.ingest(data: bytes(10))
+        XCTAssertFalse(store.isInline(d))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: store.path(of: d)))
+    }
+
+    /// Ingests on many threads at once, some the same content: every object inline once, all read back.
+    func testInlineIngestFromManyThreads() throws {
+        let (store, index) = try open()
+        let contents = (0..<64).map { bytes(50 + $0 % 16, $0 % 16) }
+        DispatchQueue.concurrentPerform(iterations: contents.count) { k in _ = try? store.ingest(data: contents[k]) }
+        XCTAssertEqual(store.small.pendingCount, 16)
+        try index.commit(results: [], executions: [], runID: 1)
+        XCTAssertEqual(try rows(index), 16)
+        for c in contents { XCTAssertEqual(try store.read(Digest.of(c)), c) }
+    }
+
+    /// Which tables each committed transaction changed.
+    final class CommitLog: TransactionObserver, @unchecked Sendable {
+        private var current: Set<String> = []
+        var commits: [[String]] = []
+        func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { ["results", "small_objects"].contains(eventKind.tableName) }
+        func databaseDidChange(with event: DatabaseEvent) { current.insert(event.tableName) }
+        func databaseDidCommit(_ db: Database) { if !current.isEmpty { commits.append(current.sorted()) }; current = [] }
+        func databaseDidRollback(_ db: Database) { current = [] }
+    }
+}
