@@ -69,7 +69,7 @@ final class Fingerprinter {
         let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
         let inode = Int64(bitPattern: UInt64(st.st_ino))
         if let f = known, f.size == size, f.mtimeNanos == mtime, f.inode == inode { return (f, true) }
-        let d = try store.map { try $0.ingest(copyingFile: path, size: Int(size)) } ?? Digest.ofFile(at: path)
+        let d = try store.map { try $0.ingest(copying: folderFD >= 0 ? name : path, in: folderFD >= 0 ? folderFD : AT_FDCWD, path: path, size: Int(size)) } ?? Digest.ofFile(at: path)
         return (Fingerprint(size: size, mtimeNanos: mtime, inode: inode, digest: d, imported: store != nil), false)
     }
 
