@@ -19,7 +19,8 @@ final class Fingerprinter {
         deinit { if fd >= 0 { close(fd) } }
     }
 
-    private(set) var updated: [String: Fingerprint] = [:]
+    /// Fingerprints learned in this session, in the order they were read (a path read twice: the last wins).
+    private(set) var updated: [(path: String, print: Fingerprint)] = []
     /// Files hashed in this session (for tests and the benchmark).
     private(set) var hashed = 0
 
@@ -77,7 +78,7 @@ final class Fingerprinter {
     private func record(_ fp: Fingerprint, name: String, path: String, in folder: Folder) {
         hashed += 1
         folder.table[name] = fp
-        updated[path] = fp
+        updated.append((path, fp))
     }
 
     /// Digests of many files at once (a source node's whole dataset): the stats and table lookups run on
@@ -85,7 +86,10 @@ final class Fingerprinter {
     func lookupAll(_ files: [SourceFile], importingInto store: ObjectStore? = nil) throws -> [Found] {
         // Serial: each file's folder, loading its fingerprints once (files of one folder share the
         // folder string, so the comparison is usually an identity check).
-        try preload(Set(files.map(\.folder)))
+        // The distinct folders without hashing every file's: a dataset lists each folder's files together.
+        var dirs: [String] = []
+        for f in files where dirs.last != f.folder && !dirs.contains(f.folder) { dirs.append(f.folder) }
+        try preload(dirs)
         var folderOf = [Folder?](repeating: nil, count: files.count)
         var last: Folder?
         for (k, f) in files.enumerated() {
@@ -115,16 +119,22 @@ final class Fingerprinter {
         // Anything not matched is read (hashed, or copied in while hashing) on every core; the results are
         // recorded serially, in file order, and the first file that failed is the error.
         let unknown = matches.indices.filter { k in if case .hit = matches[k] { return false }; return folderOf[k] != nil }
-        let fresh = parallelResults(unknown.count) { u in
+        let fresh = parallelResults(unknown.count) { u -> (Fingerprint, String) in
             let k = unknown[u]
             var stated: stat?
             if case .changed(let st) = matches[k] { stated = st }
-            return try Self.fingerprint(files[k].path, name: files[k].fileName, in: folderOf[k]!.fd, known: nil,
-                                        copyingInto: store, stated: stated).print
+            let path = files[k].path   // built once: the copy and the saved fingerprint both need it
+            return (try Self.fingerprint(path, name: files[k].fileName, in: folderOf[k]!.fd, known: nil,
+                                         copyingInto: store, stated: stated).print, path)
         }
+        updated.reserveCapacity(updated.count + unknown.count)
+        // A first import adds every file to its folder's table: sized once instead of grown.
+        var added: [ObjectIdentifier: Int] = [:]
+        for k in unknown { added[ObjectIdentifier(folderOf[k]!), default: 0] += 1 }
+        for f in folders { if let n = added[ObjectIdentifier(f)] { f.table.reserveCapacity(f.table.count + n) } }
         for (u, k) in unknown.enumerated() {
-            let fp = try fresh[u].get()
-            record(fp, name: files[k].fileName, path: files[k].path, in: folderOf[k]!)
+            let (fp, path) = try fresh[u].get()
+            record(fp, name: files[k].fileName, path: path, in: folderOf[k]!)
             matches[k] = .read(fp.digest)
         }
         var result: [Found] = []
@@ -176,7 +186,7 @@ final class Fingerprinter {
 
     /// Loads the fingerprints of several new folders side by side (a dataset's images and masks): the
     /// index's pool gives each reader its own connection.
-    private func preload(_ dirs: Set<String>) throws {
+    private func preload(_ dirs: [String]) throws {
         let missing = dirs.filter { d in !folders.contains { $0.path == d } && ahead[d] == nil }.sorted()
         guard missing.count > 1 else { return }
         var tables = [Result<[String: Fingerprint], Error>?](repeating: nil, count: missing.count)
@@ -206,6 +216,6 @@ final class Fingerprinter {
     /// this transaction commits, so a fingerprint marked imported never names an object a crash can lose.
     func save() throws {
         try index.saveFingerprints(updated)
-        updated = [:]
+        updated = []
     }
 }

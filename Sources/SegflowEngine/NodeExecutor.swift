@@ -77,11 +77,14 @@ final class NodeExecutor: @unchecked Sendable {
         var outputs: [String: FileTree] = plan.outputs.compactMapValues(\.tree)
         for p in plan.node.descriptor.outputs where outputs[p.name] == nil { outputs[p.name] = FileTree() }
         var ran = 0
-        let toRun = plan.items.filter { $0.status == .run }.count
         // Every file into the store first, on every core (a run's planner has usually copied them in while
         // hashing already: then this only checks they are there); the first failure in file order is the error.
-        let files = plan.items.filter { $0.status == .run }.flatMap { item in
-            item.sourceFiles.map { (file: $0, expected: item.outputs[$0.port]!.files[$0.name]!) }
+        // (Loops, not filter/flatMap: those copied every item plan, a dozen retains each.)
+        var toRun = 0
+        var files: [(file: SourceFile, expected: Digest)] = []
+        for item in plan.items where item.status == .run {
+            toRun += 1
+            for f in item.sourceFiles { files.append((f, item.outputs[f.port]!.files[f.name]!)) }
         }
         let objects = workspace.objects, cancellation = self.cancellation
         let stored = parallelResults(files.count) { k -> Digest? in

@@ -278,7 +278,7 @@ public final class Index: @unchecked Sendable {
                 """)
             let dropFiles = try db.cachedStatement(sql: "DELETE FROM result_files WHERE key = ?")
             let insertFile = try db.cachedStatement(sql: "INSERT INTO result_files (digest, key) VALUES (?, ?)")
-            let insertExecution = try db.cachedStatement(sql: """
+            let insertExecution = try RawStatement(db, """
                 INSERT INTO executions (run_id, node, item, key, status, reason, duration, error) VALUES (?,?,?,?,?,?,?,?)
                 """)
             for r in results {
@@ -294,7 +294,10 @@ public final class Index: @unchecked Sendable {
                 }
             }
             for e in executions {
-                try insertExecution.execute(arguments: [runID, e.node, e.item, e.key?.hex, e.status, e.reason, e.duration, e.error])
+                insertExecution.bind(1, runID); insertExecution.bind(2, e.node); insertExecution.bind(3, e.item)
+                insertExecution.bind(4, hex: e.key); insertExecution.bind(5, e.status); insertExecution.bind(6, e.reason)
+                insertExecution.bind(7, e.duration); insertExecution.bind(8, e.error)
+                try insertExecution.step()
             }
             CrashPoint.reached("commit")
         }
@@ -366,13 +369,22 @@ public final class Index: @unchecked Sendable {
     }
 
     public func saveFingerprints(_ fps: [String: Fingerprint]) throws {
+        try saveFingerprints(fps.map { (path: $0.key, print: $0.value) })
+    }
+
+    /// Saves fingerprints given in any order; a path given twice keeps its last one.
+    public func saveFingerprints(_ fps: [(path: String, print: Fingerprint)]) throws {
         guard !fps.isEmpty else { return }
+        // In path order: the rows go into the clustered b-tree one after the other (a dictionary's order
+        // scatters them over its pages). Ties by position, so the last of a path wins.
+        let order = fps.indices.sorted { a, b in fps[a].path != fps[b].path ? fps[a].path < fps[b].path : a < b }
         try write { db in
-            let stmt = try db.cachedStatement(sql: "INSERT OR REPLACE INTO fingerprints (path, size, mtime_ns, inode, digest, imported) VALUES (?,?,?,?,?,?)")
-            // In path order: the rows go into the clustered b-tree one after the other (a dictionary's order
-            // scatters them over its pages).
-            for (p, f) in fps.sorted(by: { $0.key < $1.key }) {
-                try stmt.execute(arguments: [p, f.size, f.mtimeNanos, f.inode, f.digest.hex, f.imported])
+            let insert = try RawStatement(db, "INSERT OR REPLACE INTO fingerprints (path, size, mtime_ns, inode, digest, imported) VALUES (?,?,?,?,?,?)")
+            for k in order {
+                let (p, f) = fps[k]
+                insert.bind(1, p); insert.bind(2, f.size); insert.bind(3, f.mtimeNanos); insert.bind(4, f.inode)
+                insert.bind(5, hex: f.digest); insert.bind(6, f.imported)
+                try insert.step()
             }
         }
     }

@@ -6,13 +6,31 @@ import SegflowGraph
 /// Parsed thousands of times per plan, so it avoids JSON.
 public enum TreeCodec {
     public static func encode(_ outputs: [String: FileTree]) -> String {
-        var s = ""
+        var bytes: [UInt8] = []
         for port in outputs.keys.sorted() {
             let tree = outputs[port]!
-            if tree.files.isEmpty { s += "\(port)\t\t\n"; continue }
-            for name in tree.files.keys.sorted() { s += "\(port)\t\(name)\t\(tree.files[name]!.hex)\n" }
+            if tree.files.isEmpty { bytes += port.utf8; bytes += [0x09, 0x09, 0x0A]; continue }
+            appendLines(tree, prefix: port, to: &bytes)
         }
-        return s
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `[prefix\t]name\tdigest\n` per file in name order, written as bytes: a 10k-file tree is written
+    /// on every import, and a `String` per line (and per hex digest) cost more than the sort.
+    static func appendLines(_ tree: FileTree, prefix: String?, to bytes: inout [UInt8]) {
+        let names = tree.files.keys.sorted()
+        bytes.reserveCapacity(bytes.count + names.count * (66 + (prefix?.utf8.count ?? -1) + 1 + 24))
+        for name in names {
+            if let prefix { bytes += prefix.utf8; bytes.append(0x09) }
+            bytes += name.utf8
+            bytes.append(0x09)
+            let d = tree.files[name]!
+            withUnsafeTemporaryAllocation(byteCount: 64, alignment: 8) { buf in
+                d.writeHex(into: buf)
+                bytes += UnsafeRawBufferPointer(buf)
+            }
+            bytes.append(0x0A)
+        }
     }
 
     public static func decode(_ text: String) -> [String: FileTree] {
@@ -48,7 +66,9 @@ public enum TreeCodec {
 
     /// A tree as an object in the store: the same lines for one port.
     public static func manifest(_ tree: FileTree) -> Data {
-        Data(tree.files.keys.sorted().map { "\($0)\t\(tree.files[$0]!.hex)\n" }.joined().utf8)
+        var bytes: [UInt8] = []
+        appendLines(tree, prefix: nil, to: &bytes)
+        return Data(bytes)
     }
 
     /// Parses `manifest(_:)` bytes (`name\tdigest` lines) in one pass; a plan that takes a 10k-item

@@ -85,6 +85,11 @@ final class StoreTests: XCTestCase {
         let t: [String: FileTree] = ["cams": FileTree(["a.npy": Digest.of(Data([1])), "b.npy": Digest.of(Data([2]))]), "empty": FileTree()]
         XCTAssertEqual(TreeCodec.decode(TreeCodec.encode(t)), t)
         XCTAssertEqual(TreeCodec.parseManifest(TreeCodec.manifest(t["cams"]!)), t["cams"])
+        // The exact text: manifests are objects named by their digest (and runs record that digest).
+        let a = Digest.of(Data([1])).hex, b = Digest.of(Data([2])).hex
+        XCTAssertEqual(TreeCodec.encode(t), "cams\ta.npy\t\(a)\ncams\tb.npy\t\(b)\nempty\t\t\n")
+        XCTAssertEqual(String(decoding: TreeCodec.manifest(t["cams"]!), as: UTF8.self), "a.npy\t\(a)\nb.npy\t\(b)\n")
+        XCTAssertEqual(TreeCodec.manifest(FileTree()), Data())
     }
 
     func testAnUnusableIndexIsAUserErrorNamingIt() throws {
