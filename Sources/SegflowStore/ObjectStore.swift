@@ -228,13 +228,8 @@ public struct ObjectStore: Sendable {
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<filled])
             hasher.update(bytes)
             let d = hasher.finalize()
+            if filled <= SmallObjects.threshold, small.enabled { return try addInline(d, Data(bytes)) }
             if adopt(d) { return d }
-            if filled <= SmallObjects.threshold, small.enabled {
-                CrashPoint.reached("ingest")
-                try small.add(d, Data(bytes))
-                verified.insert(d)
-                return d
-            }
             let object = try NewObject(in: self)
             do { try object.write(bytes) } catch { object.abandon(); throw failure("write failed") }
             return try place(object, as: d)
@@ -262,14 +257,20 @@ public struct ObjectStore: Sendable {
     /// Adds bytes the caller has just hashed to `d` (a download checked on arrival): not hashed again.
     @discardableResult
     public func ingest(data: Data, knownDigest d: Digest) throws -> Digest {
+        if data.count <= SmallObjects.threshold, small.enabled { return try addInline(d, data) }
         if adopt(d) { return d }
-        if data.count <= SmallObjects.threshold, small.enabled {
-            CrashPoint.reached("ingest")
-            try small.add(d, data)
-            verified.insert(d)
-            return d
-        }
         return try writeFile(data, as: d)
+    }
+
+    /// Keeps a small object inline unless this process has it already. No stat of `objects/ab/...` first: an
+    /// object that is also a file (written by a store without an index) is then in both places, which every
+    /// question about objects handles; a dataset's first import saves a path lookup per file.
+    private func addInline(_ d: Digest, _ bytes: Data) throws -> Digest {
+        if verified.contains(d) || small.contains(d, ask: false) { verified.insert(d); return d }
+        CrashPoint.reached("ingest")
+        try small.add(d, bytes)
+        verified.insert(d)
+        return d
     }
 
     /// Writes bytes hashed to `d` as a new object file.

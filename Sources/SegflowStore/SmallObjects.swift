@@ -159,5 +159,5 @@ public final class SmallObjects: @unchecked Sendable {
 
 extension Digest {
     /// The 32 raw bytes as `Data`, how the index stores an inline object's name.
-    var rawData: Data { Data(bytes) }
+    var rawData: Data { withUnsafeBytes { Data($0) } }
 }
