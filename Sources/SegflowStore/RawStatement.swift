@@ -40,6 +40,18 @@ struct RawStatement {
         }
     }
 
+    /// A digest as its 32 raw bytes (how `small_objects` names an object).
+    func bind(_ i: Int32, raw d: Digest) {
+        d.withUnsafeBytes { _ = sqlite3_bind_blob(s, i, $0.baseAddress, 32, Self.transient) }
+    }
+
+    /// Bytes as a blob; empty ones as a zero-length blob (a NULL pointer would bind NULL).
+    func bind(_ i: Int32, blob: Data) {
+        blob.withUnsafeBytes { b in
+            _ = b.isEmpty ? sqlite3_bind_zeroblob(s, i, 0) : sqlite3_bind_blob(s, i, b.baseAddress, Int32(b.count), Self.transient)
+        }
+    }
+
     /// Runs the statement with the values bound, then resets it for the next row.
     func step() throws {
         let rc = sqlite3_step(s)

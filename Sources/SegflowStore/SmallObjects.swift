@@ -64,11 +64,15 @@ public final class SmallObjects: @unchecked Sendable {
         return pending.map { ($0.key, $0.value) }
     }
 
-    /// Inserts a batch inside the caller's transaction.
+    /// Inserts a batch inside the caller's transaction (bound through the C API: a first import inserts tens
+    /// of thousands of rows).
     static func insert(_ batch: [(Digest, Data)], into db: Database) throws {
         guard !batch.isEmpty else { return }
-        let stmt = try db.cachedStatement(sql: "INSERT OR IGNORE INTO small_objects (digest, bytes) VALUES (?, ?)")
-        for (d, bytes) in batch { try stmt.execute(arguments: [d.rawData, bytes]) }
+        let insert = try RawStatement(db, "INSERT OR IGNORE INTO small_objects (digest, bytes) VALUES (?, ?)")
+        for (d, bytes) in batch {
+            insert.bind(1, raw: d); insert.bind(2, blob: bytes)
+            try insert.step()
+        }
     }
 
     /// The transaction holding `batch` committed: its objects are in the table now.
