@@ -59,6 +59,12 @@ final class Fingerprinter {
     /// `stated`: the file's stat when the caller has just made it (a dataset's files are stat'ed once).
     private static func fingerprint(_ path: String, name: String, in folderFD: Int32, known: Fingerprint?,
                                     copyingInto store: ObjectStore?, stated: stat? = nil) throws -> (print: Fingerprint, known: Bool) {
+        if stated == nil, known == nil, let store, folderFD >= 0 {
+            // Nothing to compare with: stat the file once it is open, as it is copied (one lookup of its name).
+            let (d, st) = try store.ingestStating(copying: name, in: folderFD, path: path)
+            return (Fingerprint(size: Int64(st.st_size), mtimeNanos: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
+                                inode: Int64(bitPattern: UInt64(st.st_ino)), digest: d, imported: true), false)
+        }
         var st = stated ?? stat()
         if stated == nil {
             let rc = folderFD >= 0 ? fstatat(folderFD, name, &st, 0) : stat(path, &st)
@@ -105,6 +111,8 @@ final class Fingerprinter {
             for k in range {
                 guard let folder = folderOf[k], folder.fd >= 0 else { continue }
                 let name = files[k].fileName
+                // A file without a fingerprint is stat'ed as it is read (importing) or hashed.
+                if store != nil, folder.table[name] == nil { continue }
                 var st = stat()
                 guard fstatat(folder.fd, name, &st, 0) == 0 else { continue }
                 let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)

@@ -192,13 +192,32 @@ public struct ObjectStore: Sendable {
     public func ingest(copying name: String, in folder: Int32, path source: String, knownDigest: Digest? = nil,
                        size knownSize: Int? = nil) throws -> Digest {
         if let k = knownDigest, adopt(k) { return k }
+        return try copyIn(name, in: folder, path: source, size: knownSize, stating: nil)
+    }
+
+    /// As `ingest(copying:in:path:)`, with the file's stat made on the opened file before it is read: what a
+    /// fingerprint records, without a lookup of the name to stat it first (a first import's files have no
+    /// fingerprint to compare with).
+    public func ingestStating(copying name: String, in folder: Int32, path source: String) throws -> (digest: Digest, stat: stat) {
+        var st = stat()
+        let d = try withUnsafeMutablePointer(to: &st) { try copyIn(name, in: folder, path: source, size: nil, stating: $0) }
+        return (d, st)
+    }
+
+    /// The copy: `stating`, where to put the opened file's stat (made whenever the size is not known).
+    private func copyIn(_ name: String, in folder: Int32, path source: String, size knownSize: Int?,
+                        stating: UnsafeMutablePointer<stat>?) throws -> Digest {
         let input = openat(folder, name, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else {
             throw SegflowError.user("cannot read \(source): \(String(cString: strerror(errno)))", hint: "check the file exists and is readable")
         }
         defer { close(input) }
         var st = stat()
-        let size = knownSize ?? (fstat(input, &st) == 0 ? Int(st.st_size) : 0)
+        if knownSize == nil, fstat(input, &st) != 0 {
+            throw SegflowError.user("cannot read \(source): \(String(cString: strerror(errno)))", hint: "check the file exists and is readable")
+        }
+        stating?.pointee = st
+        let size = knownSize ?? Int(st.st_size)
         // Sized to the file: one read, one hash update, one write. One byte more than the size, so the read
         // that finds the end fits too.
         let capacity = min(max(size + 1, 4096), Self.wholeFileLimit)
