@@ -169,6 +169,25 @@ final class SmallObjectTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: store.path(of: d)))
     }
 
+    /// An import of more small objects than `pendingByteLimit` holds writes them out in transactions of their
+    /// own instead of holding them all in memory until its commit; every one reads back.
+    func testPendingBytesAreBounded() throws {
+        let (store, index) = try open()
+        let count = SmallObjects.pendingByteLimit / SmallObjects.threshold + 10
+        var digests: [Digest] = []
+        for k in 0..<count {
+            var data = Data(count: SmallObjects.threshold)
+            withUnsafeBytes(of: UInt64(k).littleEndian) { data.replaceSubrange(0..<8, with: $0) }
+            digests.append(try store.ingest(data: data))
+        }
+        XCTAssertLessThan(store.small.pendingCount, count, "written out before any index write")
+        XCTAssertGreaterThan(try rows(index), 0)
+        try index.commit(results: [], executions: [], runID: 1)
+        XCTAssertEqual(try rows(index), count)
+        let (other, _) = try open()
+        for k in [0, count / 2, count - 1] { XCTAssertTrue(other.isIntact(digests[k])) }
+    }
+
     /// Ingests on many threads at once, some the same content: every object inline once, all read back.
     func testInlineIngestFromManyThreads() throws {
         let (store, index) = try open()
