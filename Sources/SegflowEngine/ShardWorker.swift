@@ -62,6 +62,8 @@ public enum ShardWorker {
             for (name, hex) in files {
                 guard let digest = Digest(hex: hex) else { throw SegflowError.internal("bad digest \(hex) in \(specPath)") }
                 // Re-verify: an object half-copied to this node's view of the filesystem must not reach the stage.
+                // Inputs are files: this store opens no index, and the coordinator wrote inline ones out before
+                // submitting (SlurmExecutor.makeShard).
                 guard objects.isIntact(digest) else {
                     throw WorkerJobError(message: "input \(port)/\(name) (object \(digest.short)) is missing or damaged at \(objects.path(of: digest)) on \(ProcessInfo.processInfo.hostName)")
                 }
