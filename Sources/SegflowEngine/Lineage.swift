@@ -73,7 +73,10 @@ extension Lineage {
     public static func walk(from digest: Digest, target: String, workspace ws: Workspace, registry: StageRegistry,
                             depth maxDepth: Int? = nil) throws -> Lineage {
         var walker = Walker(ws: ws, registry: registry)
-        guard let first = try mostSpecific(ws.index.results(producing: digest)) ?? walker.sourceItem(node: nil, file: digest) else {
+        // A dataset file named by its path: of the items holding the same bytes, the one of that name.
+        let name = Digest(hex: target) == nil ? (target as NSString).lastPathComponent : nil
+        guard let first = try mostSpecific(ws.index.results(producing: digest))
+                ?? walker.sourceItem(node: nil, file: digest, preferring: name) else {
             throw SegflowError.user("no recorded result produced \(digest.short)",
                                     hint: "it may come from an older cache, or was collected by gc; pass a path under results/ or an object digest")
         }
@@ -171,9 +174,13 @@ extension Lineage {
         /// row such an import no longer writes: found in the newest source tree holding it, with the item's
         /// file on each port named by the dataset file its fingerprint records, the node's params and the
         /// first run that recorded that tree. Nil when no recorded source tree holds it.
-        mutating func sourceItem(node: String?, file d: Digest) throws -> ResultRecord? {
+        /// Several files with the same bytes (identical masks): the one named `preferring`, else the first by name.
+        mutating func sourceItem(node: String?, file d: Digest, preferring: String? = nil) throws -> ResultRecord? {
             func isSource(_ r: Index.RecordedTree) -> Bool { registry[r.stage]?.granularity == .source && (node == nil || r.node == node) }
-            func holder(_ t: FileTree) -> String? { t.files.first { $0.value == d }?.key }
+            func holder(_ t: FileTree) -> String? {
+                if let preferring, t.files[preferring] == d { return preferring }
+                return t.files.lazy.filter { $0.value == d }.map(\.key).min()
+            }
             var found: (record: Index.RecordedTree, name: String)?
             for (r, t) in readTrees where isSource(r) { if let name = holder(t) { found = (r, name); break } }
             while found == nil, let (r, t) = try readNextTree() { if isSource(r), let name = holder(t) { found = (r, name) } }

@@ -82,9 +82,10 @@ final class NodeExecutor: @unchecked Sendable {
         // (Loops, not filter/flatMap: those copied every item plan, a dozen retains each.)
         var toRun = 0
         var files: [(file: SourceFile, expected: Digest)] = []
-        for item in plan.items where item.status == .run {
+        let items = plan.items
+        for i in items.indices where items[i].status == .run {
             toRun += 1
-            for f in item.sourceFiles { files.append((f, item.outputs[f.port]!.files[f.name]!)) }
+            for f in items[i].sourceFiles { files.append((f, items[i].outputs[f.port]!.files[f.name]!)) }
         }
         let objects = workspace.objects, cancellation = self.cancellation
         let stored = parallelResults(files.count) { k -> Digest? in
@@ -105,17 +106,18 @@ final class NodeExecutor: @unchecked Sendable {
         // fingerprint, and `lineage` finds its item in the node's recorded trees (see Lineage.swift).
         let started = Date()
         let node = plan.node.id, stage = plan.node.descriptor.name
-        let reasonsOf = { (item: ItemPlan) in item.reasons.count == 1 ? item.reasons[0] : item.reasons.joined(separator: "; ") }
         executions.reserveCapacity(toRun)
-        for item in plan.items where item.status == .run {
+        for i in items.indices where items[i].status == .run {
             if cancellation.isCancelled { throw SegflowError.cancelled }
-            let key = Self.sourceKey(node: node, stem: item.stem, outputs: item.outputs)
-            if item.sourceFiles.contains(where: { $0.content != nil }) {
-                let paths = CanonicalValue.map(Dictionary(item.sourceFiles.map { ($0.port, CanonicalValue.string($0.path)) }) { a, _ in a })
-                records.append(ResultRecord(key: key, node: node, stage: stage, item: item.stem, outputs: item.outputs, runID: runID,
+            let stem = items[i].stem, reasons = items[i].reasons
+            let key = Self.sourceKey(node: node, stem: stem, outputs: items[i].outputs)
+            if items[i].sourceFiles.contains(where: { $0.content != nil }) {
+                let paths = CanonicalValue.map(Dictionary(items[i].sourceFiles.map { ($0.port, CanonicalValue.string($0.path)) }) { a, _ in a })
+                records.append(ResultRecord(key: key, node: node, stage: stage, item: stem, outputs: items[i].outputs, runID: runID,
                                             duration: 0, params: plan.paramsJSON, inputs: paths.json))
             }
-            executions.append(ExecutionRecord(node: node, item: item.stem, key: key, status: "ran", reason: reasonsOf(item), duration: 0))
+            executions.append(ExecutionRecord(node: node, item: stem, key: key, status: "ran",
+                                              reason: reasons.count == 1 ? reasons[0] : reasons.joined(separator: "; "), duration: 0))
             ran += 1
         }
         // The bookkeeping's time shared out (what an item took is the copy above, done in bulk).

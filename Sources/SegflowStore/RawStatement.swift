@@ -12,8 +12,9 @@ struct RawStatement {
     private let s: SQLiteStatement
     private let db: Database
 
-    init(_ db: Database, _ sql: String) throws {
-        statement = try db.cachedStatement(sql: sql)
+    /// `cached: false` for a statement used once (a migration's, on a table it renames).
+    init(_ db: Database, _ sql: String, cached: Bool = true) throws {
+        statement = try cached ? db.cachedStatement(sql: sql) : db.makeStatement(sql: sql)
         s = statement.sqliteStatement
         self.db = db
         sqlite3_reset(s); sqlite3_clear_bindings(s)

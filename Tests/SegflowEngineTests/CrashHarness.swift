@@ -159,7 +159,7 @@ struct CacheInspection {
     func importedItems(node: String, under folder: String, filesPerItem: Int) throws -> Set<String> {
         guard try hasSchema() else { return [] }
         let rows = try withIndex { db in
-            try Row.fetchAll(db, sql: "SELECT path, digest FROM fingerprints WHERE path >= ? AND path < ?",
+            try Row.fetchAll(db, sql: "SELECT path, lower(hex(digest)) FROM fingerprints WHERE path >= ? AND path < ?",
                              arguments: [folder + "/", folder + "/\u{10FFFF}"])
         }
         let inline = try inlineDigests()
@@ -200,7 +200,7 @@ struct CacheInspection {
         let named = try withIndex { db in
             try String.fetchAll(db, sql: """
                 SELECT DISTINCT digest FROM result_files UNION SELECT DISTINCT tree FROM run_nodes WHERE tree IS NOT NULL
-                UNION SELECT DISTINCT digest FROM fingerprints WHERE imported = 1
+                UNION SELECT DISTINCT lower(hex(digest)) FROM fingerprints WHERE imported = 1
                 """)
         }
         let inline = try inlineDigests()

@@ -121,6 +121,25 @@ final class IncrementalTests: XCTestCase {
         XCTAssertEqual(again.nodes.first?.items.filter { $0.status == .run }.count, 0)
     }
 
+    func testLineageOfADatasetFileWithTheBytesOfAnotherNamesTheOneAskedFor() async throws {
+        try FileManager.default.createDirectory(atPath: dir + "/dup", withIntermediateDirectories: true)
+        for name in ["b.png", "a.png", "c.png"] { try Data("same bytes".utf8).write(to: URL(fileURLWithPath: dir + "/dup/" + name)) }
+        try "version: 1\nname: dup\nclasses: [a, b]\nstages:\n  images: {type: imageFolder, params: {images: dup}}\n"
+            .write(toFile: dir + "/dup.yaml", atomically: true, encoding: .utf8)
+        let workspace = try Workspace(root: dir + "/cache")
+        let s = try await Engine(workspace: workspace, catalog: catalog())
+            .run(try PipelineGraph(spec: try PipelineSpec.load(path: dir + "/dup.yaml"), registry: catalog().registry))
+        XCTAssertEqual(s.node("images")?.ran, 3)
+        let d = Digest.of(Data("same bytes".utf8))
+        let byPath = try Lineage.walk(from: d, target: dir + "/dup/c.png", workspace: workspace, registry: catalog().registry)
+        XCTAssertEqual(byPath.steps.map(\.item), ["c"])
+        // By digest alone: the first file by name, every time (not whichever a dictionary gives first).
+        for _ in 0..<3 {
+            let byDigest = try Lineage.walk(from: d, target: d.hex, workspace: workspace, registry: catalog().registry)
+            XCTAssertEqual(byDigest.steps.map(\.item), ["a"])
+        }
+    }
+
     func testResultLinksAreRewrittenOnlyWhenOutputsChange() async throws {
         let results = dir + "/cache/results/inc"
         func folderInode() throws -> UInt64 {

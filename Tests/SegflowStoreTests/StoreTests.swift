@@ -79,6 +79,11 @@ final class StoreTests: XCTestCase {
             try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'fingerprints'") ?? ""
         }
         XCTAssertTrue(withoutRowid.contains("WITHOUT ROWID"), withoutRowid)
+        // v8: the digest as its 32 bytes, still found by content.
+        XCTAssertEqual(try index.db.read { try String.fetchOne($0, sql: "SELECT typeof(digest) FROM fingerprints") }, "blob")
+        XCTAssertEqual(try index.sourcePaths(of: d), ["/data/a/1.png"])
+        try index.forgetImports(of: d)
+        XCTAssertEqual(try index.fingerprints(under: "/data/a/")["1.png"]?.imported, false)
     }
 
     func testTreeCodecRoundTrip() {
