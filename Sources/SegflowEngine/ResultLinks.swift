@@ -65,6 +65,11 @@ enum ResultLinks {
                 let parent = (target as NSString).deletingLastPathComponent, stage = (target as NSString).lastPathComponent
                 let staging = parent + "/" + Leftovers.name(stage, .staging)
                 try link(n, workspace: workspace, into: staging, style: style)
+                // A plain source that made nothing gets no folder: one an older version linked goes.
+                guard FileManager.default.fileExists(atPath: staging) else {
+                    try? FileManager.default.removeItem(atPath: target)
+                    continue
+                }
                 try swap(staging, into: target, aside: parent + "/" + Leftovers.name(stage, .old))
             }
         }

@@ -305,6 +305,7 @@ final class MatrixRunTests: XCTestCase {
         let shared = try String(contentsOfFile: results + "/shared/labels/im0.json", encoding: .utf8)
         XCTAssertTrue(shared.contains("s2"), shared)
         XCTAssertTrue(FileManager.default.fileExists(atPath: results + "/tag=x/heat/labels/im0.json"), "other links stay")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: results + "/images"), "a plain source gets no folder on a partial run either")
         XCTAssertTrue(FileManager.default.fileExists(atPath: results + "/train/labels/count.json")
                       || ((try? FileManager.default.contentsOfDirectory(atPath: results + "/train")) ?? []).count > 0)
     }
