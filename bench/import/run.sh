@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A first import (fresh cache: every file hashed, copied into the store, made durable, indexed, linked
-# under results/) against `sha256sum` over the same files, side by side in one run.
+# A first import (fresh cache: every file hashed, copied into the store (files of at most 4 KB inline in
+# the index), made durable, indexed) against `sha256sum` over the same files, side by side in one run.
 #   camvid: every PNG of CamVid's train/val images and masks (../shared/data/camvid, or $CAMVID)
 #   small:  10,000 small images + 10,000 masks made by bench/plan/make_dataset.py
 # Usage: bench/import/run.sh [ROUNDS]   (default 3; rounds interleave the tools, best and all reported)
