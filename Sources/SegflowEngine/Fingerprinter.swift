@@ -62,8 +62,7 @@ final class Fingerprinter {
         if stated == nil, known == nil, let store, folderFD >= 0 {
             // Nothing to compare with: stat the file once it is open, as it is copied (one lookup of its name).
             let (d, st) = try store.ingestStating(copying: name, in: folderFD, path: path)
-            return (Fingerprint(size: Int64(st.st_size), mtimeNanos: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
-                                inode: Int64(bitPattern: UInt64(st.st_ino)), digest: d, imported: true), false)
+            return (Fingerprint(st, digest: d, imported: true), false)
         }
         var st = stated ?? stat()
         if stated == nil {
@@ -72,12 +71,9 @@ final class Fingerprinter {
                 throw SegflowError.user("cannot read \(path): \(String(cString: strerror(errno)))", hint: "check that the file exists")
             }
         }
-        let size = Int64(st.st_size)
-        let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
-        let inode = Int64(bitPattern: UInt64(st.st_ino))
-        if let f = known, f.size == size, f.mtimeNanos == mtime, f.inode == inode { return (f, true) }
-        let d = try store.map { try $0.ingest(copying: folderFD >= 0 ? name : path, in: folderFD >= 0 ? folderFD : AT_FDCWD, path: path, size: Int(size)) } ?? Digest.ofFile(at: path)
-        return (Fingerprint(size: size, mtimeNanos: mtime, inode: inode, digest: d, imported: store != nil), false)
+        if let f = known, f.matches(st) { return (f, true) }
+        let d = try store.map { try $0.ingest(copying: folderFD >= 0 ? name : path, in: folderFD >= 0 ? folderFD : AT_FDCWD, path: path, size: Int(st.st_size)) } ?? Digest.ofFile(at: path)
+        return (Fingerprint(st, digest: d, imported: store != nil), false)
     }
 
     /// Remembers a file read in this session.
@@ -115,9 +111,7 @@ final class Fingerprinter {
                 if store != nil, folder.table[name] == nil { continue }
                 var st = stat()
                 guard fstatat(folder.fd, name, &st, 0) == 0 else { continue }
-                let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
-                if let f = folder.table[name], f.size == Int64(st.st_size), f.mtimeNanos == mtime,
-                   f.inode == Int64(bitPattern: UInt64(st.st_ino)) {
+                if let f = folder.table[name], f.matches(st) {
                     out[k] = .hit(f.digest, f.imported)
                 } else {
                     out[k] = .changed(st)
@@ -226,4 +220,19 @@ final class Fingerprinter {
         try index.saveFingerprints(updated)
         updated = []
     }
+}
+
+extension Fingerprint {
+    /// A file's fingerprint from its stat.
+    init(_ st: stat, digest: Digest, imported: Bool) {
+        self.init(size: Int64(st.st_size), mtimeNanos: Self.mtimeNanos(st), inode: Int64(bitPattern: UInt64(st.st_ino)),
+                  digest: digest, imported: imported)
+    }
+
+    /// Whether the file is as this fingerprint recorded it (size, mtime and inode): its digest still holds.
+    func matches(_ st: stat) -> Bool {
+        size == Int64(st.st_size) && mtimeNanos == Self.mtimeNanos(st) && inode == Int64(bitPattern: UInt64(st.st_ino))
+    }
+
+    static func mtimeNanos(_ st: stat) -> Int64 { Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec) }
 }

@@ -64,9 +64,8 @@ enum ResultLinks {
                 let target = base + "/" + n.node
                 let parent = (target as NSString).deletingLastPathComponent, stage = (target as NSString).lastPathComponent
                 let staging = parent + "/" + Leftovers.name(stage, .staging)
-                try link(n, workspace: workspace, into: staging, style: style)
                 // A plain source that made nothing gets no folder: one an older version linked goes.
-                guard FileManager.default.fileExists(atPath: staging) else {
+                guard try link(n, workspace: workspace, into: staging, style: style) else {
                     try? FileManager.default.removeItem(atPath: target)
                     continue
                 }
@@ -85,12 +84,14 @@ enum ResultLinks {
 
     /// One node's port trees as links under `dir` (a staging folder at the depth of the final one, so a
     /// relative target written here is right once the folder is swapped into place). Each link is made
-    /// relative to held-open folders (no path walk per file, no `String` per object name).
-    private static func link(_ n: NodeSummary, workspace: Workspace, into dir: String, style: Style) throws {
+    /// relative to held-open folders (no path walk per file, no `String` per object name). False when the
+    /// node has nothing to link and no folder was made.
+    @discardableResult
+    private static func link(_ n: NodeSummary, workspace: Workspace, into dir: String, style: Style) throws -> Bool {
         let fm = FileManager.default
         let trees = n.linkedOutputs.filter { !$0.value.files.isEmpty }
         // A plain source that made nothing has no folder (its files are the dataset's own).
-        if trees.isEmpty && n.linked != nil { return }
+        if trees.isEmpty && n.linked != nil { return false }
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let objects = open(workspace.objects.objectsDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { if objects >= 0 { close(objects) } }
@@ -114,6 +115,7 @@ enum ResultLinks {
                 symlinkat(up + hex.prefix(2) + "/" + hex.dropFirst(2), into, name)
             }
         }
+        return true
     }
 
     /// `../` once per folder between `folder` and the cache root it lies under.
