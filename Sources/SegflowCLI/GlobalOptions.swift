@@ -38,6 +38,8 @@ func loadPipeline(_ path: String, params: [String], targets: [String], force: [S
 
 /// Runs a command body and turns segflow errors into messages and exit codes (user 2, internal 70).
 func guarded(cache: String? = nil, _ body: () async throws -> Void) async throws {
+    Timeline.mark("command starts")
+    defer { Timeline.mark("command ends") }
     do {
         do { try await body() } catch { throw cache.map { explainingDiskFull(error, cache: $0) } ?? error }
     } catch let e as SegflowError {

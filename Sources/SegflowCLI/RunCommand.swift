@@ -20,6 +20,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try await guarded(cache: global.cacheRoot) {
             let (session, full, graph) = try loadPipeline(pipeline, params: params, targets: targets, force: force, global: global)
+            Timeline.mark("pipeline loaded, cache open")
             let cancellation = Cancellation()
             installInterruptHandler(cancellation)
             var options = RunOptions(jobs: j, force: Set(force), command: CommandLine.arguments.joined(separator: " "),

@@ -104,6 +104,7 @@ public final class Engine: @unchecked Sendable {
         workspace.objects.temp.sweep()
         let (runID, runLock) = try workspace.index.beginRun(pipeline: graph.name, file: file, command: options.command,
                                                             locks: workspace.locksDirectory)
+        Timeline.mark("run \(runID) begun")
         defer {
             runLock?.release()
             unlink(workspace.locksDirectory + "/run-\(runID).lock")
@@ -115,6 +116,8 @@ public final class Engine: @unchecked Sendable {
                 let failed = summary.nodes.contains { $0.status == "failed" || $0.status == "skipped" }
                 try workspace.index.finishRun(runID, status: options.cancellation.isCancelled ? "cancelled" : failed ? "failed" : "ok",
                                               ran: summary.ran, cached: summary.cached, failed: summary.failed)
+                Timeline.mark("run finished in the index")
+                defer { Timeline.mark("results/ linked") }
                 if options.partial {
                     try ResultLinks.update(workspace: workspace, pipeline: graph.name, nodes: summary.nodes)
                 } else {
@@ -162,12 +165,15 @@ public final class Engine: @unchecked Sendable {
                        try await remote.fill(plan, workspace: workspace, runID: runID, force: options.force, reporter: reporter) > 0 {
                         plan = try planner.plan(node, upstream: state.values)
                     }
+                    Timeline.mark("\(node.id): planned")
                     try planner.fingerprints.save()
+                    Timeline.mark("\(node.id): fingerprints saved")
                     group.addTask { try await executor.execute(plan) }
                     inFlight += 1
                 }
                 if inFlight == 0 { break }
                 guard let s = try await group.next() else { break }
+                Timeline.mark("\(s.node): executed")
                 inFlight -= 1
                 state.summaries[s.node] = s
                 state.values[s.node] = s.outputs.mapValues { .known($0) }

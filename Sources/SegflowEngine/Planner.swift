@@ -71,6 +71,7 @@ final class Planner {
         }
         if let expanding = source as? any ExpandingSource { return try planExpanding(node, expanding) }
         let files = try source.enumerate(params: node.params, classes: classList)
+        Timeline.mark("\(node.id): \(files.count) files listed")
         try Self.checkNames(files, node: node)
         var position: [String: Int] = [:]
         position.reserveCapacity(files.count)
@@ -90,6 +91,7 @@ final class Planner {
         var digests: [Digest] = []
         digests.reserveCapacity(files.count)
         let found = try lookupSources(files)
+        Timeline.mark("\(node.id): files looked up")
         for (k, f) in files.enumerated() {
             let (d, imported, read) = found[k]
             let stem = FileTree.stem(of: f.name)
