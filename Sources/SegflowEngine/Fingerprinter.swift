@@ -15,12 +15,16 @@ final class Fingerprinter {
         let path: String
         let fd: Int32
         var table: [String: Fingerprint]
-        init(path: String, fd: Int32, table: [String: Fingerprint]) { self.path = path; self.fd = fd; self.table = table }
+        /// Fingerprints learned in this session, in the order they were read (a name read twice: the last wins).
+        var updated: [(name: String, print: Fingerprint)] = []
+        /// The folder had no fingerprints when loaded: while `updated` is as long as `table`, each name is in it once.
+        let loadedEmpty: Bool
+        init(path: String, fd: Int32, table: [String: Fingerprint]) {
+            self.path = path; self.fd = fd; self.table = table; loadedEmpty = table.isEmpty
+        }
         deinit { if fd >= 0 { close(fd) } }
     }
 
-    /// Fingerprints learned in this session, in the order they were read (a path read twice: the last wins).
-    private(set) var updated: [(path: String, print: Fingerprint)] = []
     /// Files hashed in this session (for tests and the benchmark).
     private(set) var hashed = 0
 
@@ -49,7 +53,7 @@ final class Fingerprinter {
         let name = String(path[nameStart...])
         let fresh = try Self.fingerprint(path, name: name, in: folder.fd, known: folder.table[name], copyingInto: store)
         if fresh.known { return (fresh.print.digest, fresh.print.imported) }
-        record(fresh.print, name: name, path: path, in: folder)
+        record(fresh.print, name: name, in: folder)
         return (fresh.print.digest, false)
     }
 
@@ -77,10 +81,10 @@ final class Fingerprinter {
     }
 
     /// Remembers a file read in this session.
-    private func record(_ fp: Fingerprint, name: String, path: String, in folder: Folder) {
+    private func record(_ fp: Fingerprint, name: String, in folder: Folder) {
         hashed += 1
         folder.table[name] = fp
-        updated.append((path, fp))
+        folder.updated.append((name, fp))
     }
 
     /// Digests of many files at once (a source node's whole dataset): the stats and table lookups run on
@@ -121,22 +125,22 @@ final class Fingerprinter {
         // Anything not matched is read (hashed, or copied in while hashing) on every core; the results are
         // recorded serially, in file order, and the first file that failed is the error.
         let unknown = matches.indices.filter { k in if case .hit = matches[k] { return false }; return folderOf[k] != nil }
-        let fresh = parallelResults(unknown.count) { u -> (Fingerprint, String) in
+        let fresh = parallelResults(unknown.count) { u -> Fingerprint in
             let k = unknown[u]
             var stated: stat?
             if case .changed(let st) = matches[k] { stated = st }
-            let path = files[k].path   // built once: the copy and the saved fingerprint both need it
-            return (try Self.fingerprint(path, name: files[k].fileName, in: folderOf[k]!.fd, known: nil,
-                                         copyingInto: store, stated: stated).print, path)
+            return try Self.fingerprint(files[k].path, name: files[k].fileName, in: folderOf[k]!.fd, known: nil,
+                                        copyingInto: store, stated: stated).print
         }
-        updated.reserveCapacity(updated.count + unknown.count)
         // A first import adds every file to its folder's table: sized once instead of grown.
         var added: [ObjectIdentifier: Int] = [:]
         for k in unknown { added[ObjectIdentifier(folderOf[k]!), default: 0] += 1 }
-        for f in folders { if let n = added[ObjectIdentifier(f)] { f.table.reserveCapacity(f.table.count + n) } }
+        for f in folders {
+            if let n = added[ObjectIdentifier(f)] { f.table.reserveCapacity(f.table.count + n); f.updated.reserveCapacity(f.updated.count + n) }
+        }
         for (u, k) in unknown.enumerated() {
-            let (fp, path) = try fresh[u].get()
-            record(fp, name: files[k].fileName, path: path, in: folderOf[k]!)
+            let fp = try fresh[u].get()
+            record(fp, name: files[k].fileName, in: folderOf[k]!)
             matches[k] = .read(fp.digest)
         }
         var result: [Found] = []
@@ -217,8 +221,12 @@ final class Fingerprinter {
     /// saved as imported in the same statement: the index's write barrier makes its object durable before
     /// this transaction commits, so a fingerprint marked imported never names an object a crash can lose.
     func save() throws {
-        try index.saveFingerprints(updated)
-        updated = []
+        let changed = folders.filter { !$0.updated.isEmpty }
+        guard !changed.isEmpty else { return }
+        try index.saveFingerprints(folders: changed.map {
+            Index.FolderUpdate(folder: $0.path, entries: $0.updated, unique: $0.loadedEmpty && $0.updated.count == $0.table.count)
+        })
+        for f in changed { f.updated = [] }
     }
 }
 

@@ -25,19 +25,6 @@ public struct ResultRecord: Sendable {
     }
 }
 
-/// What was last recorded of an input file: if size, mtime and inode match, its digest is still good.
-public struct Fingerprint: Sendable, Hashable {
-    public var size: Int64
-    public var mtimeNanos: Int64
-    public var inode: Int64
-    public var digest: Digest
-    /// The file's bytes were copied into the store (a plan need not stat the object again).
-    public var imported: Bool
-    public init(size: Int64, mtimeNanos: Int64, inode: Int64, digest: Digest, imported: Bool = false) {
-        self.size = size; self.mtimeNanos = mtimeNanos; self.inode = inode; self.digest = digest; self.imported = imported
-    }
-}
-
 /// One item or node execution in a run (ran or failed; cache hits are counted per node).
 public struct ExecutionRecord: Sendable {
     public var node: String
@@ -198,6 +185,10 @@ public final class Index: @unchecked Sendable {
                 CREATE INDEX fingerprints_digest ON fingerprints(digest);
                 """)
         }
+        m.registerMigration("v9: fingerprints as one blob per folder") { db in
+            // See FolderPrints (Fingerprints.swift): a first import wrote two b-tree entries per file.
+            try Self.migrateToFolderPrints(db)
+        }
         return m
     }
 
@@ -337,32 +328,7 @@ public final class Index: @unchecked Sendable {
         }
     }
 
-    // MARK: - Fingerprints
-
-    /// Every fingerprint whose path starts with a folder prefix, keyed by the path after the prefix.
-    /// Read through the C API: a 10k-file folder is read on every plan, and per-row `Row` objects and
-    /// `String` digests cost more than the scan itself.
-    public func fingerprints(under prefix: String) throws -> [String: Fingerprint] {
-        try db.read { db in
-            // Rows first, then one dictionary sized for them: growing it rehashes every name several times.
-            var rows: [(String, Fingerprint)] = []
-            let skip = prefix.utf8.count
-            try Self.forEachRow(db, "SELECT path, size, mtime_ns, inode, digest, imported FROM fingerprints WHERE path >= ? AND path < ?",
-                                [prefix, prefix + "\u{10FFFF}"]) { s in
-                guard let digest = Self.digestBlobColumn(s, 4), let pathText = sqlite3_column_text(s, 0) else { return }
-                let n = Int(sqlite3_column_bytes(s, 0))
-                guard n >= skip else { return }
-                let name = String(decoding: UnsafeBufferPointer(start: pathText + skip, count: n - skip), as: UTF8.self)
-                rows.append((name, Fingerprint(size: sqlite3_column_int64(s, 1), mtimeNanos: sqlite3_column_int64(s, 2),
-                                               inode: sqlite3_column_int64(s, 3), digest: digest,
-                                               imported: sqlite3_column_int64(s, 5) != 0)))
-            }
-            var out: [String: Fingerprint] = [:]
-            out.reserveCapacity(rows.count)
-            for (name, fp) in rows { out[name] = fp }
-            return out
-        }
-    }
+    // MARK: - Reading rows
 
     /// The per-node result scan (covering index, migration v4).
     static let nodeScanSQL = "SELECT key, outputs FROM results INDEXED BY results_node_scan WHERE node = ?"
@@ -394,52 +360,5 @@ public final class Index: @unchecked Sendable {
     static func digestColumn(_ s: SQLiteStatement, _ column: Int32) -> Digest? {
         guard let text = sqlite3_column_text(s, column) else { return nil }
         return Digest(hexBytes: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(s, column))))
-    }
-
-    public func saveFingerprints(_ fps: [String: Fingerprint]) throws {
-        try saveFingerprints(fps.map { (path: $0.key, print: $0.value) })
-    }
-
-    /// Saves fingerprints given in any order; a path given twice keeps its last one.
-    public func saveFingerprints(_ fps: [(path: String, print: Fingerprint)]) throws {
-        guard !fps.isEmpty else { return }
-        // In path order: the rows go into the clustered b-tree one after the other (a dictionary's order
-        // scatters them over its pages). Ties by position, so the last of a path wins.
-        let order = fps.indices.sorted { a, b in fps[a].path != fps[b].path ? fps[a].path < fps[b].path : a < b }
-        try write { db in
-            let insert = try RawStatement(db, "INSERT OR REPLACE INTO fingerprints (path, size, mtime_ns, inode, digest, imported) VALUES (?,?,?,?,?,?)")
-            for k in order {
-                let (p, f) = fps[k]
-                insert.bind(1, p); insert.bind(2, f.size); insert.bind(3, f.mtimeNanos); insert.bind(4, f.inode)
-                insert.bind(5, raw: f.digest); insert.bind(6, f.imported)
-                try insert.step()
-            }
-        }
-    }
-
-    /// Marks files as copied into the store.
-    public func markImported(paths: [String]) throws {
-        guard !paths.isEmpty else { return }
-        try write { db in
-            let stmt = try db.cachedStatement(sql: "UPDATE fingerprints SET imported = 1 WHERE path = ?")
-            for p in paths { try stmt.execute(arguments: [p]) }
-        }
-    }
-
-    /// Dataset files last seen with this content (from the fingerprints), for messages that must name
-    /// the user's file rather than a store object.
-    public func sourcePaths(of d: Digest) throws -> [String] {
-        try db.read { db in
-            try String.fetchAll(db, sql: "SELECT path FROM fingerprints WHERE digest = ? ORDER BY path", arguments: [Data(d.bytes)])
-        }
-    }
-
-    /// An object was evicted: files with that content must be imported again, and no node memo may
-    /// vouch for outputs any more (one may have named it).
-    public func forgetImports(of d: Digest) throws {
-        try write { db in
-            try db.execute(sql: "UPDATE fingerprints SET imported = 0 WHERE digest = ?", arguments: [Data(d.bytes)])
-            try Self.forgetNodeMemos(db)
-        }
     }
 }

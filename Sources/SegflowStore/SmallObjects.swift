@@ -58,10 +58,14 @@ public final class SmallObjects: @unchecked Sendable {
         }
     }
 
-    /// Pending objects, for the transaction about to start (they stay pending until it has committed).
+    /// Pending objects, for the transaction about to start (they stay pending until it has committed), in
+    /// digest order: the rows then go into the digest index one after the other (in hash order each insert
+    /// lands on a random page of it: 10k objects took 30 ms instead of 9).
     func takeBatch() -> [(Digest, Data)] {
-        lock.lock(); defer { lock.unlock() }
-        return pending.map { ($0.key, $0.value) }
+        lock.lock()
+        let batch = pending.map { ($0.key, $0.value) }
+        lock.unlock()
+        return batch.sorted { $0.0 < $1.0 }
     }
 
     /// Inserts a batch inside the caller's transaction (bound through the C API: a first import inserts tens

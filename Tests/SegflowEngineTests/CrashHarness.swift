@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import XCTest
 import SegflowImaging
+import SegflowStore
 
 /// The real `segflow` binary run as a user runs it, killed and inspected from outside: what the
 /// crash-safety, concurrency and disk-full tests (RELIABILITY.md) share.
@@ -140,7 +141,7 @@ struct CacheInspection {
     /// Whether the index exists with its tables (a run killed while creating it leaves an empty file).
     func hasSchema() throws -> Bool {
         guard FileManager.default.fileExists(atPath: cache + "/index.sqlite") else { return false }
-        return try withIndex { try $0.tableExists("results") && $0.tableExists("run_nodes") && $0.tableExists("fingerprints") }
+        return try withIndex { try $0.tableExists("results") && $0.tableExists("run_nodes") && $0.tableExists("folder_prints") }
     }
 
     /// Every committed result as `node/item` (`node/` for a whole node): result rows, and the items a source
@@ -158,16 +159,16 @@ struct CacheInspection {
     /// files in while hashing them, before the import's commit). `filesPerItem` files make an item.
     func importedItems(node: String, under folder: String, filesPerItem: Int) throws -> Set<String> {
         guard try hasSchema() else { return [] }
-        let rows = try withIndex { db in
-            try Row.fetchAll(db, sql: "SELECT path, lower(hex(digest)) FROM fingerprints WHERE path >= ? AND path < ?",
-                             arguments: [folder + "/", folder + "/\u{10FFFF}"])
+        // The folder and the folders under it (a dataset's images/ and masks/), a row each.
+        let blobs = try withIndex { db in
+            try Data.fetchAll(db, sql: "SELECT prints FROM folder_prints WHERE folder >= ? AND folder < ?",
+                              arguments: [folder + "/", folder + "/\u{10FFFF}"])
         }
         let inline = try inlineDigests()
         var files: [String: Int] = [:]
-        for row in rows {
-            let path: String = row[0], digest: String = row[1]
-            guard holds(digest, inline: inline) else { continue }
-            files[((path as NSString).lastPathComponent as NSString).deletingPathExtension, default: 0] += 1
+        for (name, print) in blobs.flatMap(FolderPrints.decode) {
+            guard holds(print.digest.hex, inline: inline) else { continue }
+            files[(name as NSString).deletingPathExtension, default: 0] += 1
         }
         return Set(files.filter { $0.value == filesPerItem }.map { "\(node)/\($0.key)" })
     }
@@ -197,14 +198,14 @@ struct CacheInspection {
     /// missing: a commit that got ahead of its objects.
     func danglingDigests() throws -> [String] {
         guard try hasSchema() else { return [] }
-        let named = try withIndex { db in
-            try String.fetchAll(db, sql: """
+        let (named, folders) = try withIndex { db in
+            (try String.fetchAll(db, sql: """
                 SELECT DISTINCT digest FROM result_files UNION SELECT DISTINCT tree FROM run_nodes WHERE tree IS NOT NULL
-                UNION SELECT DISTINCT lower(hex(digest)) FROM fingerprints WHERE imported = 1
-                """)
+                """), try Data.fetchAll(db, sql: "SELECT prints FROM folder_prints"))
         }
+        let imported = folders.flatMap { FolderPrints.decode($0).values.filter(\.imported).map(\.digest.hex) }
         let inline = try inlineDigests()
-        return named.filter { !holds($0, inline: inline) }
+        return Set(named + imported).sorted().filter { !holds($0, inline: inline) }
     }
 
     /// Hex digests of the small objects kept inline in the index (`small_objects`, see SmallObjects.swift).

@@ -75,12 +75,9 @@ final class StoreTests: XCTestCase {
         let f = try index.fingerprints(under: "/data/a/")["1.png"]
         XCTAssertEqual(f?.digest, d)
         XCTAssertEqual(f?.imported, true)
-        let withoutRowid = try index.db.read { db in
-            try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'fingerprints'") ?? ""
-        }
-        XCTAssertTrue(withoutRowid.contains("WITHOUT ROWID"), withoutRowid)
-        // v8: the digest as its 32 bytes, still found by content.
-        XCTAssertEqual(try index.db.read { try String.fetchOne($0, sql: "SELECT typeof(digest) FROM fingerprints") }, "blob")
+        // v9: one blob per folder, the per-file table gone; still found by content.
+        XCTAssertEqual(try index.db.read { try String.fetchAll($0, sql: "SELECT folder FROM folder_prints") }, ["/data/a/"])
+        XCTAssertFalse(try index.db.read { try $0.tableExists("fingerprints") })
         XCTAssertEqual(try index.sourcePaths(of: d), ["/data/a/1.png"])
         try index.forgetImports(of: d)
         XCTAssertEqual(try index.fingerprints(under: "/data/a/")["1.png"]?.imported, false)
