@@ -89,11 +89,12 @@ public final class Index: @unchecked Sendable {
     /// name them, or (rolled back) stay pending for the next write.
     func write<T>(_ updates: (Database) throws -> T) throws -> T {
         let small = try durability?.sync() ?? []
+        var written: SmallObjects.Written?
         let result = try db.write { db in
-            try SmallObjects.insert(small, into: db)
+            written = try durability?.small.insert(small, into: db)
             return try updates(db)
         }
-        durability?.small.committed(small)
+        durability?.small.committed(small, written)
         return result
     }
 
@@ -188,6 +189,10 @@ public final class Index: @unchecked Sendable {
         m.registerMigration("v9: fingerprints as one blob per folder") { db in
             // See FolderPrints (Fingerprints.swift): a first import wrote two b-tree entries per file.
             try Self.migrateToFolderPrints(db)
+        }
+        m.registerMigration("v10: small objects in packs") { db in
+            // See SmallPack: one row per write transaction instead of one per object.
+            try SmallObjects.migrateToPacks(db)
         }
         return m
     }

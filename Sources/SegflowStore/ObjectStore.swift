@@ -4,8 +4,8 @@ import SegflowCore
 
 /// The content-addressed store: objects named by their SHA-256, written once, read-only after.
 ///
-/// An object is a file, `objects/ab/cdef...`, or (small ones, while the index is open) a row of the index's
-/// `small_objects` table (see `SmallObjects`). Every question about objects (`contains`, `isIntact`,
+/// An object is a file, `objects/ab/cdef...`, or (small ones, while the index is open) an entry of a pack
+/// in the index's `small_packs` table (see `SmallObjects`, `SmallPack`). Every question about objects (`contains`, `isIntact`,
 /// `adopt`, `read`, `evict`, `allObjects`) sees both. `path(of:)` is only where an object's file would be;
 /// a caller that needs a file there (a stage's input, a hard link, an upload from a path) asks
 /// `file(of:)`, which writes an inline object out as an ordinary object file the first time. Callers that

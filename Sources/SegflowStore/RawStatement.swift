@@ -41,7 +41,7 @@ struct RawStatement {
         }
     }
 
-    /// A digest as its 32 raw bytes (how `small_objects` names an object).
+    /// A digest as its 32 raw bytes (how fingerprints and migrations store a digest).
     func bind(_ i: Int32, raw d: Digest) {
         d.withUnsafeBytes { _ = sqlite3_bind_blob(s, i, $0.baseAddress, 32, Self.transient) }
     }

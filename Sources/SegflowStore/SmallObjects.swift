@@ -18,21 +18,25 @@ import SegflowCore
 /// opens no SQLite and writes files, and callers that need a path ask `ObjectStore.file(of:)`, which writes
 /// an inline object out as an ordinary object file the first time.
 public final class SmallObjects: @unchecked Sendable {
-    /// Objects of at most this many bytes are kept inline. 4096 is one filesystem block and one SQLite page:
-    /// below it a file costs a whole block and an inode for a few bytes, and a row fits a page or two;
-    /// above it the file's own cost is small beside its bytes, and large blobs are what SQLite stores slower
-    /// than a filesystem (fasterthanfs.html: the crossover is around 100 KB, far above this).
+    /// Objects of at most this many bytes are kept inline. 4096 is one filesystem block: below it a file
+    /// costs a whole block and an inode for a few bytes; above it the file's own cost is small beside its
+    /// bytes, and large blobs are what SQLite stores slower than a filesystem (fasterthanfs.html: the
+    /// crossover is around 100 KB, far above this).
     public static let threshold = 4096
     /// Pending bytes above which the adding thread writes the batch in a transaction of its own (an import
     /// of millions of small files must not hold them all in memory until its commit).
     static let pendingByteLimit = 32 << 20
 
+    /// Where a committed inline object is: its pack's row id and its slice of the pack's bytes.
+    struct Location { var pack: Int64; var offset: Int; var length: Int }
+
     private let lock = NSLock()
     private var pending: [Digest: Data] = [:]
     private var pendingBytes = 0
-    /// Digests known to be in the table (loaded once, from the digest index alone, on the first question
-    /// it cannot answer otherwise; kept up to date with this process's own inserts and deletes).
-    private var known: Set<Digest>?
+    /// Committed objects' locations: nil until first needed, then every pack with an id up to `through`
+    /// (read from their directories, not their bytes) plus the packs this process wrote.
+    private var located: [Digest: Location]?
+    private var through: Int64 = 0
     private var database: DatabaseWriter?
 
     init() {}
@@ -53,14 +57,13 @@ public final class SmallObjects: @unchecked Sendable {
         lock.unlock()
         if flush, let db = attachedDatabase {
             let batch = takeBatch()
-            try db.write { try Self.insert(batch, into: $0) }
-            committed(batch)
+            let written = try db.write { try self.insert(batch, into: $0) }
+            committed(batch, written)
         }
     }
 
     /// Pending objects, for the transaction about to start (they stay pending until it has committed), in
-    /// digest order: the rows then go into the digest index one after the other (in hash order each insert
-    /// lands on a random page of it: 10k objects took 30 ms instead of 9).
+    /// digest order (a pack's directory is sorted).
     func takeBatch() -> [(Digest, Data)] {
         lock.lock()
         let batch = pending.map { ($0.key, $0.value) }
@@ -68,24 +71,37 @@ public final class SmallObjects: @unchecked Sendable {
         return batch.sorted { $0.0 < $1.0 }
     }
 
-    /// Inserts a batch inside the caller's transaction (bound through the C API: a first import inserts tens
-    /// of thousands of rows).
-    static func insert(_ batch: [(Digest, Data)], into db: Database) throws {
-        guard !batch.isEmpty else { return }
-        let insert = try RawStatement(db, "INSERT OR IGNORE INTO small_objects (digest, bytes) VALUES (?, ?)")
-        for (d, bytes) in batch {
-            insert.bind(1, raw: d); insert.bind(2, blob: bytes)
-            try insert.step()
-        }
+    /// A pack this process wrote: its row id and its objects' locations.
+    struct Written { var pack: Int64; var objects: [(Digest, Location)] }
+
+    /// Inserts a batch as one pack inside the caller's transaction, leaving out objects already in a pack
+    /// this process knows of (one written by another process meanwhile is stored twice: harmless, and
+    /// `gc` removes both copies together).
+    func insert(_ batch: [(Digest, Data)], into db: Database) throws -> Written? {
+        guard !batch.isEmpty else { return nil }
+        lock.lock(); let known = located; lock.unlock()
+        let fresh = known.map { k in batch.filter { k[$0.0] == nil } } ?? batch
+        guard !fresh.isEmpty else { return nil }
+        let pack = SmallPack.encode(fresh)
+        let insert = try RawStatement(db, "INSERT INTO small_packs (directory, bytes) VALUES (?, ?)")
+        insert.bind(1, blob: pack.directory); insert.bind(2, blob: pack.bytes)
+        try insert.step()
+        let id = db.lastInsertedRowID
+        var offset = 0
+        return Written(pack: id, objects: fresh.map { d, b in
+            defer { offset += b.count }
+            return (d, Location(pack: id, offset: offset, length: b.count))
+        })
     }
 
     /// The transaction holding `batch` committed: its objects are in the table now.
-    func committed(_ batch: [(Digest, Data)]) {
+    func committed(_ batch: [(Digest, Data)], _ written: Written?) {
         guard !batch.isEmpty else { return }
         lock.lock(); defer { lock.unlock() }
-        for (d, bytes) in batch where pending.removeValue(forKey: d) != nil {
-            pendingBytes -= bytes.count
-            known?.insert(d)
+        for (d, bytes) in batch where pending.removeValue(forKey: d) != nil { pendingBytes -= bytes.count }
+        if located != nil, let written {
+            located!.reserveCapacity(located!.count + written.objects.count)
+            for (d, at) in written.objects { located![d] = at }
         }
     }
 
@@ -94,21 +110,13 @@ public final class SmallObjects: @unchecked Sendable {
 
     // MARK: - Asking
 
-    /// Whether `d` is inline (pending or in the table). `ask`: on a miss of the digests known so far, ask the
-    /// table (another process may have added it); without, a miss is final (the ingest path: a false "no"
-    /// costs only an insert that is ignored).
+    /// Whether `d` is inline (pending or in a pack). `ask`: on a miss of the packs known so far, read the
+    /// directories of newer packs (another process may have added it); without, a miss is final (the ingest
+    /// path: a false "no" costs only a second copy of the object).
     func contains(_ d: Digest, ask: Bool = true) -> Bool {
         guard let db = attachedDatabase else { return false }
-        lock.lock()
-        if pending[d] != nil { lock.unlock(); return true }
-        let knownSet = known
-        lock.unlock()
-        if let knownSet, knownSet.contains(d) { return true }
-        if knownSet == nil { loadKnown(db); if knownContains(d) { return true } }
-        guard ask else { return false }
-        let found = (try? db.read { try Bool.fetchOne($0, sql: "SELECT 1 FROM small_objects WHERE digest = ?", arguments: [d.rawData]) }) ?? nil
-        if found == true { lock.lock(); known?.insert(d); lock.unlock(); return true }
-        return false
+        if isPending(d) { return true }
+        return location(of: d, db: db, ask: ask) != nil
     }
 
     /// The bytes of an inline object; nil if it is not inline.
@@ -117,55 +125,146 @@ public final class SmallObjects: @unchecked Sendable {
         lock.lock()
         if let b = pending[d] { lock.unlock(); return b }
         lock.unlock()
-        return (try? db.read { try Data.fetchOne($0, sql: "SELECT bytes FROM small_objects WHERE digest = ?", arguments: [d.rawData]) }) ?? nil
+        guard let at = location(of: d, db: db, ask: true) else { return nil }
+        if let b = Self.read(at, db) { return b }
+        // Its pack is gone (another process's gc rewrote it): read every directory again, once.
+        reload(db)
+        return location(of: d, db: db, ask: false).flatMap { Self.read($0, db) }
     }
 
-    /// Every inline digest, committed or pending (for gc and verify).
+    /// Every inline digest, committed or pending (for gc and verify), from every pack as it is now.
     func all() -> [Digest] {
         guard let db = attachedDatabase else { return [] }
-        let stored = (try? db.read { try Self.fetchDigests($0) }) ?? []
+        reload(db)
         lock.lock(); defer { lock.unlock() }
-        return Array(Set(stored).union(pending.keys))
+        return Array(Set((located ?? [:]).keys).union(pending.keys))
     }
 
-    /// Removes inline objects (corrupt, or garbage), in one transaction.
+    /// Removes inline objects (corrupt, or garbage), in one transaction: the packs holding them are written
+    /// again without them.
     func remove(_ ds: [Digest]) throws {
         guard let db = attachedDatabase, !ds.isEmpty else { return }
         lock.lock()
-        for d in ds {
-            if let b = pending.removeValue(forKey: d) { pendingBytes -= b.count }
-            known?.remove(d)
-        }
+        for d in ds { if let b = pending.removeValue(forKey: d) { pendingBytes -= b.count } }
         lock.unlock()
-        try db.write { db in
-            let stmt = try db.cachedStatement(sql: "DELETE FROM small_objects WHERE digest = ?")
-            for d in ds { try stmt.execute(arguments: [d.rawData]) }
-        }
+        let drop = Set(ds)
+        try db.write { try Self.rewritePacks($0, affecting: drop.contains) { _, _ in nil } }
+        reload(db)
+    }
+
+    /// Replaces an inline object's bytes under its name, as a disk's damage would (tests of `verify`).
+    func damage(_ d: Digest, with bytes: Data) throws {
+        guard let db = attachedDatabase else { return }
+        try db.write { try Self.rewritePacks($0, affecting: { $0 == d }) { _, _ in bytes } }
+        reload(db)
     }
 
     // MARK: - Private
 
     private var attachedDatabase: DatabaseWriter? { lock.lock(); defer { lock.unlock() }; return database }
 
-    private func knownContains(_ d: Digest) -> Bool { lock.lock(); defer { lock.unlock() }; return known?.contains(d) ?? false }
+    private func isPending(_ d: Digest) -> Bool { lock.lock(); defer { lock.unlock() }; return pending[d] != nil }
 
-    private func loadKnown(_ db: DatabaseWriter) {
-        let loaded = Set((try? db.read { try Self.fetchDigests($0) }) ?? [])
-        lock.lock(); if known == nil { known = loaded } else { known!.formUnion(loaded) }; lock.unlock()
+    /// Where `d` is: from the packs read so far (read now if none was); `ask`: on a miss, read newer packs.
+    private func location(of d: Digest, db: DatabaseWriter, ask: Bool) -> Location? {
+        lock.lock()
+        let loaded = located != nil, found = located?[d]
+        lock.unlock()
+        if let found { return found }
+        guard !loaded || ask else { return nil }
+        readNewerPacks(db)
+        lock.lock(); defer { lock.unlock() }
+        return located?[d]
     }
 
-    /// The digests alone, from their index (not the table's pages, which hold the bytes).
-    private static func fetchDigests(_ db: Database) throws -> [Digest] {
-        var out: [Digest] = []
-        try Index.forEachRow(db, "SELECT digest FROM small_objects INDEXED BY small_objects_digest", []) { s in
-            guard sqlite3_column_bytes(s, 0) == 32, let p = sqlite3_column_blob(s, 0) else { return }
-            out.append(Digest(bytes: UnsafeRawBufferPointer(start: p, count: 32)))
+    /// Reads the directories of packs newer than `through` into `located`.
+    private func readNewerPacks(_ db: DatabaseWriter) {
+        lock.lock(); let after = through; lock.unlock()
+        var found: [(Int64, [SmallPack.Entry])] = []
+        try? db.read { db in
+            try Index.forEachRow(db, "SELECT id, directory FROM small_packs WHERE id > ? ORDER BY id", [after]) { s in
+                let dir = UnsafeRawBufferPointer(start: sqlite3_column_blob(s, 1), count: Int(sqlite3_column_bytes(s, 1)))
+                found.append((sqlite3_column_int64(s, 0), SmallPack.entries(dir)))
+            }
         }
-        return out
+        lock.lock(); defer { lock.unlock() }
+        if located == nil { located = [:] }
+        for (pack, entries) in found {
+            for e in entries where located![e.digest] == nil {
+                located![e.digest] = Location(pack: pack, offset: e.offset, length: e.length)
+            }
+            through = max(through, pack)
+        }
+    }
+
+    /// Forgets every location and reads all packs again (after packs were rewritten).
+    private func reload(_ db: DatabaseWriter) {
+        lock.lock(); located = nil; through = 0; lock.unlock()
+        readNewerPacks(db)
+    }
+
+    /// One object's bytes from its pack, through SQLite's incremental blob reads (not the whole pack);
+    /// nil if the pack is gone or too short.
+    private static func read(_ at: Location, _ db: DatabaseWriter) -> Data? {
+        try? db.read { db -> Data? in
+            var blob: OpaquePointer?
+            guard sqlite3_blob_open(db.sqliteConnection, "main", "small_packs", "bytes", at.pack, 0, &blob) == SQLITE_OK,
+                  let blob else { return nil }
+            defer { sqlite3_blob_close(blob) }
+            guard at.offset + at.length <= Int(sqlite3_blob_bytes(blob)) else { return nil }
+            var out = Data(count: at.length)
+            guard at.length == 0 || out.withUnsafeMutableBytes({
+                sqlite3_blob_read(blob, $0.baseAddress, Int32(at.length), Int32(at.offset))
+            }) == SQLITE_OK else { return nil }
+            return out
+        }
+    }
+
+    /// Writes every pack holding an object `affecting` selects again as a new pack (a new id), with each such
+    /// object's bytes replaced by `transform` (nil: left out), and deletes the old pack.
+    static func rewritePacks(_ db: Database, affecting: (Digest) -> Bool, transform: (Digest, Data) -> Data?) throws {
+        var touched: [(Int64, [SmallPack.Entry])] = []
+        try Index.forEachRow(db, "SELECT id, directory FROM small_packs ORDER BY id", []) { s in
+            let entries = SmallPack.entries(UnsafeRawBufferPointer(start: sqlite3_column_blob(s, 1), count: Int(sqlite3_column_bytes(s, 1))))
+            if entries.contains(where: { affecting($0.digest) }) { touched.append((sqlite3_column_int64(s, 0), entries)) }
+        }
+        for (id, entries) in touched {
+            guard let bytes = try Data.fetchOne(db, sql: "SELECT bytes FROM small_packs WHERE id = ?", arguments: [id]) else { continue }
+            var kept: [(Digest, Data)] = []
+            for e in entries where e.offset + e.length <= bytes.count {
+                let own = bytes.subdata(in: e.offset..<(e.offset + e.length))
+                if !affecting(e.digest) { kept.append((e.digest, own)) } else if let b = transform(e.digest, own) { kept.append((e.digest, b)) }
+            }
+            try db.execute(sql: "DELETE FROM small_packs WHERE id = ?", arguments: [id])
+            guard !kept.isEmpty else { continue }
+            let pack = SmallPack.encode(kept)
+            try db.execute(sql: "INSERT INTO small_packs (directory, bytes) VALUES (?, ?)", arguments: [pack.directory, pack.bytes])
+        }
+    }
+
+    /// v10: the rows of `small_objects` (v7) as packs of at most `pendingByteLimit` bytes each.
+    static func migrateToPacks(_ db: Database) throws {
+        try db.execute(sql: "CREATE TABLE small_packs (id INTEGER PRIMARY KEY AUTOINCREMENT, directory BLOB NOT NULL, bytes BLOB NOT NULL)")
+        var batch: [(Digest, Data)] = [], size = 0
+        func flush() throws {
+            guard !batch.isEmpty else { return }
+            let pack = SmallPack.encode(batch)
+            try db.execute(sql: "INSERT INTO small_packs (directory, bytes) VALUES (?, ?)", arguments: [pack.directory, pack.bytes])
+            batch = []; size = 0
+        }
+        try Index.forEachRow(db, "SELECT digest, bytes FROM small_objects ORDER BY digest", []) { s in
+            guard let d = Index.digestBlobColumn(s, 0) else { return }
+            let n = Int(sqlite3_column_bytes(s, 1))
+            batch.append((d, n == 0 ? Data() : Data(bytes: sqlite3_column_blob(s, 1), count: n)))
+            size += n
+            if size > pendingByteLimit { try flush() }
+        }
+        try flush()
+        try db.execute(sql: "DROP TABLE small_objects")
     }
 }
 
 extension Digest {
-    /// The 32 raw bytes as `Data`, how the index stores an inline object's name.
+    /// The 32 raw bytes as `Data`, how the index stores an object's name.
     var rawData: Data { withUnsafeBytes { Data($0) } }
 }

@@ -208,15 +208,15 @@ struct CacheInspection {
         return Set(named + imported).sorted().filter { !holds($0, inline: inline) }
     }
 
-    /// Hex digests of the small objects kept inline in the index (`small_objects`, see SmallObjects.swift).
+    /// Hex digests of the small objects kept inline in the index (`small_packs`, see SmallPack.swift).
     func inlineDigests() throws -> Set<String> {
         try withIndex { db in
-            guard try db.tableExists("small_objects") else { return [] }
-            return Set(try Data.fetchAll(db, sql: "SELECT digest FROM small_objects").map { $0.map { String(format: "%02x", $0) }.joined() })
+            guard try db.tableExists("small_packs") else { return [] }
+            return Set(try Data.fetchAll(db, sql: "SELECT directory FROM small_packs").flatMap { SmallPack.entries($0).map(\.digest.hex) })
         }
     }
 
-    /// Whether the store holds an object: a file under objects/, or a row of small_objects.
+    /// Whether the store holds an object: a file under objects/, or an entry of a small pack.
     func holds(_ digest: String, inline: Set<String>) -> Bool {
         inline.contains(digest) || FileManager.default.fileExists(atPath: "\(cache)/objects/\(digest.prefix(2))/\(digest.dropFirst(2))")
     }

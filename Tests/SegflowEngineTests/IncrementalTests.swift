@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 import SegflowTestSupport
 import SegflowCore
-import SegflowStore
+@testable import SegflowStore
 import GRDB
 import SegflowGraph
 import SegflowSpec
@@ -46,10 +46,10 @@ final class IncrementalTests: XCTestCase {
     }
 
     /// Replaces a stored object's bytes behind the store's back (objects are read-only).
-    /// Damages an object in place: its file, or its inline row (small objects, SmallObjects.swift).
+    /// Damages an object in place: its file, or its bytes in its pack (small objects, SmallObjects.swift).
     func overwrite(_ d: Digest, in ws: Workspace, with text: String) throws {
         if ws.objects.isInline(d) {
-            try ws.index.db.write { try $0.execute(sql: "UPDATE small_objects SET bytes = ? WHERE digest = ?", arguments: [Data(text.utf8), Data(d.bytes)]) }
+            try ws.objects.small.damage(d, with: Data(text.utf8))
         }
         guard FileManager.default.fileExists(atPath: ws.objects.path(of: d)) || !ws.objects.isInline(d) else { return }
         chmod(ws.objects.path(of: d), 0o644)

@@ -7,7 +7,7 @@ import SegflowGraph
 import SegflowImaging
 import SegflowSpec
 import SegflowStages
-import SegflowStore
+@testable import SegflowStore
 @testable import SegflowEngine
 
 /// Runs over a dataset of tiny PNGs, all small enough to be kept inline in the index (SmallObjects.swift):
@@ -45,13 +45,12 @@ final class InlineObjectRunTests: XCTestCase {
 
     // Synchronous, so GRDB's blocking calls are picked (not its async ones) from async tests.
     func inlineRow(_ d: Digest, _ ws: Workspace) throws -> Bool {
-        try ws.index.db.read { try Bool.fetchOne($0, sql: "SELECT 1 FROM small_objects WHERE digest = ?", arguments: [Data(d.bytes)]) } ?? false
+        try ws.index.db.read { try Data.fetchAll($0, sql: "SELECT directory FROM small_packs") }
+            .contains { SmallPack.entries($0).contains { $0.digest == d } }
     }
 
     func damage(_ d: Digest, _ ws: Workspace) throws {
-        try ws.index.db.write {
-            try $0.execute(sql: "UPDATE small_objects SET bytes = ? WHERE digest = ?", arguments: [Data("not a png".utf8), Data(d.bytes)])
-        }
+        try ws.objects.small.damage(d, with: Data("not a png".utf8))
     }
 
     func label(_ s: RunSummary, _ stem: String, _ ws: Workspace) throws -> String {

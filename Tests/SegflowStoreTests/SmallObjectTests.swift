@@ -20,7 +20,11 @@ final class SmallObjectTests: XCTestCase {
 
     func bytes(_ count: Int, _ seed: Int = 0) -> Data { Data((0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed) }) }
 
-    func rows(_ index: Index) throws -> Int { try index.db.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM small_objects") ?? 0 } }
+    /// Objects in the index's packs.
+    func rows(_ index: Index) throws -> Int { try index.db.read { try Self.packed($0) } }
+    static func packed(_ db: Database) throws -> Int {
+        try Data.fetchAll(db, sql: "SELECT directory FROM small_packs").map { SmallPack.entries($0).count }.reduce(0, +)
+    }
 
     func record(_ d: Digest, key: String, _ index: Index) throws {
         try index.commit(results: [ResultRecord(key: Digest.of(Data(key.utf8)), node: "n", stage: "s", item: key,
@@ -84,7 +88,7 @@ final class SmallObjectTests: XCTestCase {
                 VALUES (?, 'n', 's', 'a', ?, 1, 0, 0, '{}', '{}')
                 """, arguments: [key, TreeCodec.encode(["images": FileTree(["a.png": d])])])
         }
-        func inTransaction(_ db: Database) throws -> Int { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM small_objects") ?? 0 }
+        func inTransaction(_ db: Database) throws -> Int { try Self.packed(db) }
 
         struct Refused: Error {}
         XCTAssertThrowsError(try index.write { db in
@@ -151,7 +155,7 @@ final class SmallObjectTests: XCTestCase {
         let d = try store.ingest(data: bytes(100)), e = try store.ingest(data: bytes(100, 9))
         try record(d, key: "a", index); try record(e, key: "b", index)
         try store.file(of: d)
-        try index.db.write { try $0.execute(sql: "UPDATE small_objects SET bytes = ? WHERE digest = ?", arguments: [Data("rot".utf8), d.rawData]) }
+        try store.small.damage(d, with: Data("rot".utf8))
         let (fresh, _) = try open()
         XCTAssertFalse(fresh.isIntact(d), "the row's bytes are re-hashed")
         XCTAssertTrue(fresh.isIntact(e))
@@ -199,4 +203,49 @@ final class SmallObjectTests: XCTestCase {
         for c in contents { XCTAssertEqual(try store.read(Digest.of(c)), c) }
     }
 
+    func packIDs(_ index: Index) throws -> [Int64] {
+        try index.db.read { try Int64.fetchAll($0, sql: "SELECT id FROM small_packs ORDER BY id") }
+    }
+
+    /// One pack per write transaction, its directory in digest order; removing objects writes the rest as a
+    /// new pack (a new id) and a process that still remembers the old pack reads the right bytes.
+    func testAWriteIsOnePackAndRemovingWritesTheRestAsANewOne() throws {
+        let (store, index) = try open()
+        let contents = (0..<5).map { bytes(30 + $0, $0) }
+        let ds = try contents.map { try store.ingest(data: $0) }
+        try index.commit(results: [], executions: [], runID: 1)
+        let first = try packIDs(index)
+        XCTAssertEqual(first.count, 1)
+        let directory = try XCTUnwrap(try index.db.read { try Data.fetchOne($0, sql: "SELECT directory FROM small_packs") })
+        XCTAssertEqual(SmallPack.entries(directory).map(\.digest), ds.sorted())
+        let (other, _) = try open()
+        XCTAssertEqual(try other.read(ds[0]), contents[0], "the other process has read the first pack's directory")
+        store.evict([ds[1], ds[3]])
+        let second = try packIDs(index)
+        XCTAssertEqual(second.count, 1); XCTAssertGreaterThan(second[0], first[0], "ids are never reused")
+        XCTAssertFalse(store.contains(ds[1])); XCTAssertTrue(store.isIntact(ds[2]))
+        for k in [0, 2, 4] { XCTAssertEqual(try other.read(ds[k]), contents[k], "read again from the new pack") }
+        XCTAssertEqual(Set(try open().0.allObjects()), Set([ds[0], ds[2], ds[4]]))
+        store.evict([ds[0], ds[2], ds[4]])
+        XCTAssertEqual(try packIDs(index), [], "an empty pack is deleted")
+    }
+
+    /// A cache written before v10 keeps every small object: its rows become a pack.
+    func testMigrationMovesRowsIntoPacks() throws {
+        try FileManager.default.createDirectory(atPath: dir + "/cache", withIntermediateDirectories: true)
+        let contents = [bytes(10), bytes(4096, 1), Data()]
+        do {
+            let old = try DatabaseQueue(path: dir + "/cache/index.sqlite")
+            try Index.migrator.migrate(old, upTo: "v9: fingerprints as one blob per folder")
+            try old.write { db in
+                for c in contents {
+                    try db.execute(sql: "INSERT INTO small_objects (digest, bytes) VALUES (?, ?)", arguments: [Digest.of(c).rawData, c])
+                }
+            }
+        }
+        let (store, index) = try open()
+        XCTAssertFalse(try index.db.read { try $0.tableExists("small_objects") })
+        for c in contents { XCTAssertEqual(try store.read(Digest.of(c)), c); XCTAssertTrue(store.isIntact(Digest.of(c))) }
+        XCTAssertEqual(try rows(index), 3)
+    }
 }
