@@ -281,14 +281,15 @@ public struct ObjectStore: Sendable {
         return try writeFile(data, as: d)
     }
 
-    /// Keeps a small object inline unless this process has it already. No stat of `objects/ab/...` first: an
+    /// Keeps a small object inline unless it is inline already. No stat of `objects/ab/...` first: an
     /// object that is also a file (written by a store without an index) is then in both places, which every
-    /// question about objects handles; a dataset's first import saves a path lookup per file.
-    private func addInline(_ d: Digest, _ bytes: Data) throws -> Digest {
-        if verified.contains(d) || small.contains(d, ask: false) { verified.insert(d); return d }
+    /// question about objects handles; a dataset's first import saves a path lookup per file. (Not entered in
+    /// `verified`: an inline object is re-hashed from memory when asked, and a first import adds thousands
+    /// from every core, two lock round trips each instead of five.)
+    private func addInline(_ d: Digest, _ bytes: @autoclosure () -> Data) throws -> Digest {
+        if small.contains(d, ask: false) { return d }
         CrashPoint.reached("ingest")
-        try small.add(d, bytes)
-        verified.insert(d)
+        try small.add(d, bytes())
         return d
     }
 

@@ -114,9 +114,16 @@ public final class SmallObjects: @unchecked Sendable {
     /// directories of newer packs (another process may have added it); without, a miss is final (the ingest
     /// path: a false "no" costs only a second copy of the object).
     func contains(_ d: Digest, ask: Bool = true) -> Bool {
-        guard let db = attachedDatabase else { return false }
-        if isPending(d) { return true }
-        return location(of: d, db: db, ask: ask) != nil
+        // One critical section on the common path: a first import asks once per file, from every core.
+        lock.lock()
+        guard let db = database else { lock.unlock(); return false }
+        if pending[d] != nil || located?[d] != nil { lock.unlock(); return true }
+        let loaded = located != nil
+        lock.unlock()
+        if loaded && !ask { return false }
+        readNewerPacks(db)
+        lock.lock(); defer { lock.unlock() }
+        return located?[d] != nil
     }
 
     /// The bytes of an inline object; nil if it is not inline.
@@ -162,8 +169,6 @@ public final class SmallObjects: @unchecked Sendable {
     // MARK: - Private
 
     private var attachedDatabase: DatabaseWriter? { lock.lock(); defer { lock.unlock() }; return database }
-
-    private func isPending(_ d: Digest) -> Bool { lock.lock(); defer { lock.unlock() }; return pending[d] != nil }
 
     /// Where `d` is: from the packs read so far (read now if none was); `ask`: on a miss, read newer packs.
     private func location(of d: Digest, db: DatabaseWriter, ask: Bool) -> Location? {
