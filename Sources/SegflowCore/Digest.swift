@@ -33,6 +33,17 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
 
     private init(words: (UInt64, UInt64, UInt64, UInt64)) { (w0, w1, w2, w3) = words }
 
+    /// The hash library's digest, read as four words in place (its byte-by-byte iterator cost more than the
+    /// hash of a short key).
+    init(_ sha: SHA256Digest) {
+        self = sha.withUnsafeBytes { raw in
+            Digest(words: (UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                           UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+                           UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
+                           UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self))))
+        }
+    }
+
     /// Parses 64 lowercase or uppercase hex characters; nil for anything else.
     public init?(hex: String) {
         var hex = hex
@@ -121,7 +132,7 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
 
     /// SHA-256 of raw bytes.
     public static func of<D: DataProtocol>(_ data: D) -> Digest {
-        Digest(bytes: SHA256.hash(data: data))
+        Digest(SHA256.hash(data: data))
     }
 
     /// SHA-256 of a file, streamed in 1 MiB chunks.
@@ -136,7 +147,7 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible, C
             if chunk.isEmpty { break }
             hasher.update(data: chunk)
         }
-        return Digest(bytes: hasher.finalize())
+        return Digest(hasher.finalize())
     }
 
     public init(from decoder: Decoder) throws {
@@ -160,5 +171,5 @@ public struct DigestStream {
     public mutating func update(_ data: Data) { hasher.update(data: data) }
     /// Bytes in place (a reused copy buffer: no `Data` per chunk).
     public mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
-    public func finalize() -> Digest { Digest(bytes: hasher.finalize()) }
+    public func finalize() -> Digest { Digest(hasher.finalize()) }
 }
