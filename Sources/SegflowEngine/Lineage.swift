@@ -199,7 +199,8 @@ extension Lineage {
                 let paths = try ws.index.sourcePaths(of: digest)
                 if let path = paths.first(where: { $0.hasSuffix("/" + file) }) ?? paths.first { inputs[port] = .string(path) }
             }
-            return ResultRecord(key: NodeExecutor.sourceKey(node: record.node, stem: stem, outputs: outputs), node: record.node,
+            let entries = outputs.flatMap { port, t in t.files.map { (port: port, name: $0.key, digest: $0.value) } }
+            return ResultRecord(key: NodeExecutor.sourceKey(node: record.node, stem: stem, files: entries), node: record.node,
                                 stage: record.stage, item: stem, outputs: outputs, runID: record.firstRun, duration: 0,
                                 params: record.params, inputs: CanonicalValue.map(inputs).json)
         }

@@ -77,15 +77,20 @@ final class NodeExecutor: @unchecked Sendable {
         var outputs: [String: FileTree] = plan.outputs.compactMapValues(\.tree)
         for p in plan.node.descriptor.outputs where outputs[p.name] == nil { outputs[p.name] = FileTree() }
         var ran = 0
-        // Every file into the store first, on every core (a run's planner has usually copied them in while
-        // hashing already: then this only checks they are there); the first failure in file order is the error.
+        // Every file into the store first, on every core; the first failure in file order is the error. Files this
+        // run's planner copied in while hashing them (`copiedIn`: a run's first import) are there already, made
+        // durable by the index write that saved their fingerprints: checking them again was a pass over every
+        // file. A `segflow plan` before the run, an adopted object or content the source made is checked here.
         // (Loops, not filter/flatMap: those copied every item plan, a dozen retains each.)
         var toRun = 0
         var files: [(file: SourceFile, expected: Digest)] = []
         let items = plan.items
         for i in items.indices where items[i].status == .run {
             toRun += 1
-            for f in items[i].sourceFiles { files.append((f, items[i].outputs[f.port]!.files[f.name]!)) }
+            for (j, f) in items[i].sourceFiles.enumerated() {
+                if f.content == nil && items[i].copiedIn { CrashPoint.reached("import"); continue }
+                files.append((f, items[i].sourceDigests[j]))
+            }
         }
         let objects = workspace.objects, cancellation = self.cancellation
         let stored = parallelResults(files.count) { k -> Digest? in
@@ -107,14 +112,21 @@ final class NodeExecutor: @unchecked Sendable {
         // fingerprint, and `lineage` finds its item in the node's recorded trees (see Lineage.swift).
         let started = Date()
         let node = plan.node.id, stage = plan.node.descriptor.name
+        let keyPrefix = Self.sourceKeyPrefix(node: node)
         executions.reserveCapacity(toRun)
         for i in items.indices where items[i].status == .run {
             if cancellation.isCancelled { throw SegflowError.cancelled }
             let stem = items[i].stem, reasons = items[i].reasons
-            let key = Self.sourceKey(node: node, stem: stem, outputs: items[i].outputs)
-            if items[i].sourceFiles.contains(where: { $0.content != nil }) {
-                let paths = CanonicalValue.map(Dictionary(items[i].sourceFiles.map { ($0.port, CanonicalValue.string($0.path)) }) { a, _ in a })
-                records.append(ResultRecord(key: key, node: node, stage: stage, item: stem, outputs: items[i].outputs, runID: runID,
+            let sourceFiles = items[i].sourceFiles, digests = items[i].sourceDigests
+            var entries: [(port: String, name: String, digest: Digest)] = []
+            entries.reserveCapacity(sourceFiles.count)
+            for (j, f) in sourceFiles.enumerated() { entries.append((f.port, f.name, digests[j])) }
+            let key = Self.sourceKey(prefix: keyPrefix, stem: stem, files: entries)
+            if sourceFiles.contains(where: { $0.content != nil }) {
+                var itemOutputs: [String: FileTree] = [:]
+                for e in entries { itemOutputs[e.port, default: FileTree()].files[e.name] = e.digest }
+                let paths = CanonicalValue.map(Dictionary(sourceFiles.map { ($0.port, CanonicalValue.string($0.path)) }) { a, _ in a })
+                records.append(ResultRecord(key: key, node: node, stage: stage, item: stem, outputs: itemOutputs, runID: runID,
                                             duration: 0, params: plan.paramsJSON, inputs: paths.json))
             }
             executions.append(ExecutionRecord(node: node, item: stem, key: key, status: "ran",
@@ -141,10 +153,32 @@ final class NodeExecutor: @unchecked Sendable {
 
     /// A plain source item's key: its node, stem and files (it is never looked up: sources are planned by
     /// fingerprint; executions record it, and `lineage` gives the same key for a step it rebuilds).
-    static func sourceKey(node: String, stem: String, outputs: [String: FileTree]) -> Digest {
-        var e = HashEncoder(domain: "segflow.source.v1")
-        e.append(string: node); e.append(string: stem)
-        for port in outputs.keys.sorted() { e.append(digest: outputs[port]!.digest) }
+    /// H("segflow.source.v2", node, stem, count, (port, name, digest) in (port, name) order): one hash of the
+    /// entries (v1 hashed a tree per port first: three SHA-256 runs and a dictionary per port for an item).
+    static func sourceKey(node: String, stem: String, files: [(port: String, name: String, digest: Digest)]) -> Digest {
+        sourceKey(prefix: sourceKeyPrefix(node: node), stem: stem, files: files)
+    }
+
+    /// The part of `sourceKey` shared by a node's items.
+    static func sourceKeyPrefix(node: String) -> HashEncoder {
+        var e = HashEncoder(domain: "segflow.source.v2")
+        e.append(string: node)
+        return e
+    }
+
+    static func sourceKey(prefix: HashEncoder, stem: String, files: [(port: String, name: String, digest: Digest)]) -> Digest {
+        func before(_ a: (port: String, name: String, digest: Digest), _ b: (port: String, name: String, digest: Digest)) -> Bool {
+            a.port != b.port ? a.port < b.port : a.name < b.name
+        }
+        // Sources list an item's files port by port, usually in order already: sorted only when not.
+        var ordered = true
+        for k in files.indices.dropFirst() where !before(files[k - 1], files[k]) { ordered = false; break }
+        var e = prefix
+        e.append(string: stem)
+        e.append(int: Int64(files.count))
+        for f in ordered ? files : files.sorted(by: before) {
+            e.append(string: f.port); e.append(string: f.name); e.append(digest: f.digest)
+        }
         return e.finalize()
     }
 
@@ -167,7 +201,7 @@ final class NodeExecutor: @unchecked Sendable {
                             whole: Dictionary(uniqueKeysWithValues: wholePorts.map { ($0, plan.inputTrees[$0]!.files) }))
         var ran = 0, failed = 0
         var failures: [String] = []
-        let wholeRecord = wholePorts.map { ($0, plan.inputTrees[$0]!.digest.hex) }
+        let wholeRecord = wholePorts.map { ($0, plan.treeDigest($0).hex) }
         try await executor(node).run(work) { shard, result in
             let chunk = shard.items.compactMap { byStem[$0] }
             let perItem = result.seconds / Double(max(1, chunk.count))
@@ -242,7 +276,9 @@ final class NodeExecutor: @unchecked Sendable {
                 }
                 outputs[port.name] = FileTree(files)
             }
-            let inputsRecord = CanonicalValue.map(plan.inputTrees.mapValues { .string($0.digest.hex) }).json
+            let inputsRecord = CanonicalValue.map(Dictionary(uniqueKeysWithValues: plan.inputTrees.keys.map {
+                ($0, CanonicalValue.string(plan.treeDigest($0).hex))
+            })).json
             try workspace.index.commit(
                 results: [ResultRecord(key: plan.key!, node: node.id, stage: node.descriptor.name, item: nil, outputs: outputs,
                                        runID: runID, duration: result.seconds, params: plan.paramsJSON, inputs: inputsRecord)],
@@ -274,19 +310,24 @@ final class NodeExecutor: @unchecked Sendable {
     @discardableResult
     func recordNode(_ plan: NodePlan, _ s: NodeSummary) throws -> [String: Digest] {
         var trees: [String: Digest] = [:]
-        let metrics = try s.outputs.values.flatMap { $0.files }.first { $0.key == "metrics.json" }
-            .map { String(decoding: try workspace.objects.read($0.value), as: UTF8.self) }
         let ports = s.outputs.isEmpty ? plan.node.descriptor.outputs.map(\.name) : s.outputs.keys.sorted()
+        // A node's metrics file, looked up by name in each port (not a list of every file of every port).
+        let metrics = try ports.lazy.compactMap { s.outputs[$0]?.files["metrics.json"] }.first
+            .map { String(decoding: try workspace.objects.read($0), as: UTF8.self) }
+        var records: [RunNodeRecord] = []
         for port in ports {
             var treeDigest: Digest? = nil
             if let tree = s.outputs[port] {
+                // Each tree's manifest is built once, here (a 10k-file tree's is ~800 KB).
                 treeDigest = try workspace.objects.ingest(data: TreeCodec.manifest(tree))
                 trees[port] = treeDigest
             }
-            try workspace.index.recordRunNode(runID, RunNodeRecord(
+            records.append(RunNodeRecord(
                 node: s.node, stage: s.stage, port: port, tree: treeDigest, status: s.status, ran: s.ran, cached: s.cached,
                 failed: s.failed, duration: s.seconds, params: plan.paramsJSON, metrics: metrics))
         }
+        // One index write for every port: one barrier makes all the manifests durable.
+        try workspace.index.recordRunNodes(runID, records)
         return trees
     }
 }

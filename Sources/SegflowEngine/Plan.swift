@@ -14,10 +14,18 @@ public struct ItemPlan: Sendable {
     public var key: Digest?
     public var status: WorkStatus
     public var reasons: [String]
-    /// This item's files per output port, when cached (map nodes) or to be imported (sources).
+    /// This item's files per output port, when cached (map nodes; expanding sources' items). A plain
+    /// source's item to import carries its files in `sourceFiles` and `sourceDigests` instead (a 10k-item
+    /// import built a dictionary per port and item only to read it back).
     public var outputs: [String: FileTree]
     /// For sources: the files to import (port, name, path).
     public var sourceFiles: [SourceFile] = []
+    /// For plain sources: each of `sourceFiles`' digest, in the same order.
+    public var sourceDigests: [Digest] = []
+    /// For plain sources: every file of the item on disk was copied into the store by this run's planner
+    /// while it hashed it, so the import need not check its object again (content the source made is
+    /// stored by the import itself, and always checked).
+    public var copiedIn = false
     /// Input files this item reads: port -> file name -> digest.
     public var inputs: [String: [String: Digest]] = [:]
 }
@@ -47,6 +55,9 @@ public struct NodePlan: Sendable {
     public var waiting: Bool
     /// Whole-input trees and item maps used to build the call.
     public var inputTrees: [String: FileTree] = [:]
+    /// Merkle roots of input trees the planner computed (reduce nodes: every port; map nodes: the whole
+    /// ports), so the executor does not sort and hash a 10k-file tree again to record them.
+    var inputTreeDigests: [String: Digest] = [:]
     /// Canonical JSON of the key params (for lineage and `why`).
     public var paramsJSON: String = "{}"
     /// Sources: files whose objects exist but whose fingerprints do not say so yet.
@@ -64,6 +75,9 @@ public struct NodePlan: Sendable {
     /// Work units cached.
     public private(set) var cachedCount = 0
     var pendingCount: Int = 0
+
+    /// The Merkle root of an input port's tree: the planner's, when it computed it.
+    func treeDigest(_ port: String) -> Digest { inputTreeDigests[port] ?? inputTrees[port]!.digest }
 
     /// Counts work units once (renderers read the counts many times; items may number 100k).
     mutating func tally() {

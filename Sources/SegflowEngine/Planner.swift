@@ -76,11 +76,25 @@ final class Planner {
         var position: [String: Int] = [:]
         position.reserveCapacity(files.count)
         var items: [ItemPlan] = []
-        var trees: [String: FileTree] = [:]
-        for p in node.descriptor.outputs {
-            // Sized up front: growing a 10k-entry dictionary rehashes every name several times.
-            var t = FileTree(); t.files.reserveCapacity(files.count); trees[p.name] = t
+        // Port trees by the port's place among the node's outputs: a file's port is compared with a few short
+        // names instead of hashed into a dictionary of trees, twice, per file.
+        var portNames = node.descriptor.outputs.map(\.name)
+        func portIndex(_ port: String) -> Int {
+            if let k = portNames.firstIndex(of: port) { return k }
+            portNames.append(port); return portNames.count - 1
         }
+        var portOfFile: [Int] = []
+        portOfFile.reserveCapacity(files.count)
+        for f in files { portOfFile.append(portIndex(f.port)) }
+        var portTrees = [FileTree](repeating: FileTree(), count: portNames.count)
+        // Sized up front, each for its own files: growing a 10k-entry dictionary rehashes every name several times.
+        var perPort = [Int](repeating: 0, count: portNames.count)
+        for p in portOfFile { perPort[p] += 1 }
+        for p in portTrees.indices { portTrees[p].files.reserveCapacity(perPort[p]) }
+        // At least as many items as the fullest port has files (usually exactly as many); an item has about one
+        // file per port in use, which its lists are sized for on first use (not grown from one to two).
+        items.reserveCapacity(perPort.max() ?? 0)
+        let portsInUse = perPort.filter { $0 > 0 }.count
         let forced = force.contains(node.id)
         var unmarked: [String] = []
         var made: [String: FileTree] = [:]
@@ -96,15 +110,21 @@ final class Planner {
             let (d, imported, read) = found[k]
             let stem = FileTree.stem(of: f.name)
             let i: Int
-            if let j = position[stem] { i = j } else {
+            // An item's files are usually listed together: the previous file's item is checked first (no hash).
+            if let last = items.indices.last, items[last].stem == stem { i = last }
+            else if let j = position[stem] { i = j } else {
                 i = items.count; position[stem] = i
                 items.append(ItemPlan(stem: stem, key: nil, status: .cached, reasons: [], outputs: [:]))
+                items[i].copiedIn = importsWhileHashing
             }
             itemOfFile.append(i); digests.append(d)
             // Marked imported once the import commits: files in the store that no fingerprint says so of (taken
             // over above, or copied by the import). Those this planner copied in are saved so with their fingerprints.
-            if f.content == nil && !imported && !(read && importsWhileHashing) { unmarked.append(f.path) }
-            trees[f.port, default: FileTree()].files[f.name] = d
+            if f.content == nil && !(read && importsWhileHashing) {
+                items[i].copiedIn = false
+                if !imported { unmarked.append(f.path) }
+            }
+            portTrees[portOfFile[k]].files[f.name] = d
             if f.content != nil { made[f.port, default: FileTree()].files[f.name] = d }
             if forced {
                 items[i].status = .run; items[i].reasons = ["forced"]
@@ -115,6 +135,7 @@ final class Planner {
                 // (`adopt`: an object no import record names yet may be left by a process that died unsynced.)
                 if f.content == nil && !read && workspace.objects.adopt(d) { /* marked above */ } else {
                     items[i].status = .run
+                    if items[i].reasons.isEmpty { items[i].reasons.reserveCapacity(portsInUse) }
                     items[i].reasons.append("new input: \(f.port)/\(stem)")
                 }
             }
@@ -122,9 +143,14 @@ final class Planner {
         // Pass 2: what the import needs for the items that run.
         for (k, f) in files.enumerated() where items[itemOfFile[k]].status == .run {
             let i = itemOfFile[k]
-            items[i].outputs[f.port, default: FileTree()].files[f.name] = digests[k]
+            if items[i].sourceFiles.isEmpty {
+                items[i].sourceFiles.reserveCapacity(portsInUse); items[i].sourceDigests.reserveCapacity(portsInUse)
+            }
             items[i].sourceFiles.append(f)
+            items[i].sourceDigests.append(digests[k])
         }
+        var trees: [String: FileTree] = [:]
+        for (p, name) in portNames.enumerated() { trees[name] = portTrees[p] }
         let outputs = trees.mapValues { PortValue.known($0) }
         var plan = NodePlan(node: node, status: items.contains { $0.status == .run } ? .run : .cached, reasons: [],
                             items: items, key: nil, outputs: outputs, waiting: false)
@@ -218,8 +244,10 @@ final class Planner {
             if outputs.isEmpty {
                 outputs = Dictionary(uniqueKeysWithValues: d.outputs.map { ($0.name, PortValue.pending(stems: nil)) })
             }
-            return NodePlan(node: node, status: reasons.isEmpty ? .cached : .run, reasons: reasons, items: [], key: key,
-                            outputs: outputs, waiting: false, inputTrees: inputTrees, paramsJSON: paramsJSON)
+            var plan = NodePlan(node: node, status: reasons.isEmpty ? .cached : .run, reasons: reasons, items: [], key: key,
+                                outputs: outputs, waiting: false, inputTrees: inputTrees, paramsJSON: paramsJSON)
+            plan.inputTreeDigests = Dictionary(uniqueKeysWithValues: inputs.map { ($0.port, $0.tree) })
+            return plan
         }
         // Map: one key per item.
         let itemPorts = inputTrees.keys.sorted().filter { d.input($0)?.type.isItemSet == true }
@@ -304,6 +332,7 @@ final class Planner {
         var plan = NodePlan(node: node, status: allCached ? .cached : .run, reasons: forced ? ["forced"] : [], items: items, key: nil,
                             outputs: outputs, waiting: false, inputTrees: inputTrees, paramsJSON: paramsJSON)
         plan.memoKey = memoKey
+        plan.inputTreeDigests = Dictionary(uniqueKeysWithValues: whole.map { ($0.port, $0.tree) })
         return plan
     }
 

@@ -76,7 +76,8 @@ public struct FileTree: Sendable, Hashable {
     public var digest: Digest {
         var e = HashEncoder(domain: "segflow.tree.v1")
         e.append(int: Int64(files.count))
-        for name in files.keys.sorted() { e.append(string: name); e.append(digest: files[name]!) }
+        // Sorted with their digests (no lookup of each name afterwards).
+        for (name, d) in files.sorted(by: { $0.key < $1.key }) { e.append(string: name); e.append(digest: d) }
         return e.finalize()
     }
 
@@ -98,6 +99,15 @@ public struct FileTree: Sendable, Hashable {
     /// `results/.../<port>/<name>` and a file in a stage's folder, so `/`, `.` and `..` would reach
     /// outside them), and holds no control characters (the index stores trees as tab-separated lines).
     public static func nameProblem(_ name: String) -> String? {
+        // The common case, a plain name, by one pass over its bytes in place (a dataset's names are all checked
+        // on every plan); a problem is then described by the checks below.
+        let plain = name.utf8.withContiguousStorageIfAvailable { b -> Bool in
+            guard let first = b.first else { return false }
+            if first == UInt8(ascii: "."), b.count == 1 || (b.count == 2 && b[1] == UInt8(ascii: ".")) { return false }
+            for c in b where c < 0x20 || c == 0x7F || c == UInt8(ascii: "/") { return false }
+            return true
+        }
+        if plain == true { return nil }
         if name.isEmpty { return "is empty" }
         if name == "." || name == ".." { return "is '\(name)', which names a folder" }
         for b in name.utf8 {

@@ -311,9 +311,14 @@ public final class Index: @unchecked Sendable {
                     }
                 }
             }
+            // A statement keeps its bindings from row to row: the node and status (the same for a whole import's
+            // 10k rows) are bound again only when they change, each text bind being a copy.
+            insertExecution.bind(1, runID)
+            var node: String?, status: String?
             for e in executions {
-                insertExecution.bind(1, runID); insertExecution.bind(2, e.node); insertExecution.bind(3, e.item)
-                insertExecution.bind(4, hex: e.key); insertExecution.bind(5, e.status); insertExecution.bind(6, e.reason)
+                if e.node != node { insertExecution.bind(2, e.node); node = e.node }
+                if e.status != status { insertExecution.bind(5, e.status); status = e.status }
+                insertExecution.bind(3, e.item); insertExecution.bind(4, hex: e.key); insertExecution.bind(6, e.reason)
                 insertExecution.bind(7, e.duration); insertExecution.bind(8, e.error)
                 try insertExecution.step()
             }

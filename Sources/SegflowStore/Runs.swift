@@ -90,12 +90,22 @@ extension Index {
     }
 
     public func recordRunNode(_ runID: Int64, _ r: RunNodeRecord) throws {
+        try recordRunNodes(runID, [r])
+    }
+
+    /// Records a node's ports in one write: one transaction and one durability barrier for all their tree
+    /// objects (a write per port was one sync each; a dataset source has five ports).
+    public func recordRunNodes(_ runID: Int64, _ records: [RunNodeRecord]) throws {
+        guard !records.isEmpty else { return }
         try write { db in
-            try db.execute(sql: """
+            let insert = try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO run_nodes (run_id, node, stage, port, tree, status, ran, cached, failed, duration, params, metrics)
                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
-                """, arguments: [runID, r.node, r.stage, r.port, r.tree?.hex, r.status, r.ran, r.cached, r.failed,
-                                 r.duration, r.params, r.metrics])
+                """)
+            for r in records {
+                try insert.execute(arguments: [runID, r.node, r.stage, r.port, r.tree?.hex, r.status, r.ran, r.cached, r.failed,
+                                               r.duration, r.params, r.metrics])
+            }
         }
     }
 

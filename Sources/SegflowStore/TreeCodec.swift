@@ -18,13 +18,13 @@ public enum TreeCodec {
     /// `[prefix\t]name\tdigest\n` per file in name order, written as bytes: a 10k-file tree is written
     /// on every import, and a `String` per line (and per hex digest) cost more than the sort.
     static func appendLines(_ tree: FileTree, prefix: String?, to bytes: inout [UInt8]) {
-        let names = tree.files.keys.sorted()
-        bytes.reserveCapacity(bytes.count + names.count * (66 + (prefix?.utf8.count ?? -1) + 1 + 24))
-        for name in names {
+        // The entries sorted with their digests: sorting the names alone meant a lookup of each name afterwards.
+        let entries = tree.files.sorted { $0.key < $1.key }
+        bytes.reserveCapacity(bytes.count + entries.count * (66 + (prefix?.utf8.count ?? -1) + 1 + 24))
+        for (name, d) in entries {
             if let prefix { bytes += prefix.utf8; bytes.append(0x09) }
             bytes += name.utf8
             bytes.append(0x09)
-            let d = tree.files[name]!
             withUnsafeTemporaryAllocation(byteCount: 64, alignment: 8) { buf in
                 d.writeHex(into: buf)
                 bytes += UnsafeRawBufferPointer(buf)
