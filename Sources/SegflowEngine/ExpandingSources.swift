@@ -119,7 +119,7 @@ extension NodeExecutor {
                 for (port, t) in itemOutputs { outputs[port, default: FileTree()].files.merge(t.files) { _, b in b } }
             }
             try workspace.index.commit(results: records, executions: [
-                ExecutionRecord(node: node.id, item: item.stem, key: key, status: "ran", reason: item.reasons.joined(separator: "; "),
+                ExecutionRecord(node: node.id, item: item.stem, key: key, status: "ran", reason: item.reasonLine,
                                 duration: duration)], runID: runID)
             ran += made.count
         }

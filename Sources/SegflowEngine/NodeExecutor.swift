@@ -113,26 +113,28 @@ final class NodeExecutor: @unchecked Sendable {
         let started = Date()
         let node = plan.node.id, stage = plan.node.descriptor.name
         let keyPrefix = Self.sourceKeyPrefix(node: node)
-        executions.reserveCapacity(toRun)
-        for i in items.indices where items[i].status == .run {
-            if cancellation.isCancelled { throw SegflowError.cancelled }
-            let stem = items[i].stem, reasons = items[i].reasons
-            let sourceFiles = items[i].sourceFiles, digests = items[i].sourceDigests
-            var entries: [(port: String, name: String, digest: Digest)] = []
-            entries.reserveCapacity(sourceFiles.count)
-            for (j, f) in sourceFiles.enumerated() { entries.append((f.port, f.name, digests[j])) }
-            let key = Self.sourceKey(prefix: keyPrefix, stem: stem, files: entries)
-            if sourceFiles.contains(where: { $0.content != nil }) {
-                var itemOutputs: [String: FileTree] = [:]
-                for e in entries { itemOutputs[e.port, default: FileTree()].files[e.name] = e.digest }
-                let paths = CanonicalValue.map(Dictionary(sourceFiles.map { ($0.port, CanonicalValue.string($0.path)) }) { a, _ in a })
-                records.append(ResultRecord(key: key, node: node, stage: stage, item: stem, outputs: itemOutputs, runID: runID,
-                                            duration: 0, params: plan.paramsJSON, inputs: paths.json))
+        var runItems: [Int] = []
+        runItems.reserveCapacity(toRun)
+        for i in items.indices where items[i].status == .run { runItems.append(i) }
+        if cancellation.isCancelled { throw SegflowError.cancelled }
+        // Keys and records on every core (a SHA-256 and a few strings an item; each slot written by one thread).
+        executions = [ExecutionRecord](repeating: ExecutionRecord(node: node, item: nil, key: nil, status: "ran", reason: "", duration: 0),
+                                       count: runItems.count)
+        Planner.parallelChunks(runItems.count, into: &executions) { range, out in
+            for k in range {
+                let item = items[runItems[k]]
+                let key = Self.sourceKey(prefix: keyPrefix, stem: item.stem, files: Self.entries(of: item))
+                out[k] = ExecutionRecord(node: node, item: item.stem, key: key, status: "ran", reason: item.reasonLine, duration: 0)
             }
-            executions.append(ExecutionRecord(node: node, item: stem, key: key, status: "ran",
-                                              reason: reasons.count == 1 ? reasons[0] : reasons.joined(separator: "; "), duration: 0))
-            ran += 1
         }
+        for (k, i) in runItems.enumerated() where items[i].sourceFiles.contains(where: { $0.content != nil }) {
+            var itemOutputs: [String: FileTree] = [:]
+            for e in Self.entries(of: items[i]) { itemOutputs[e.port, default: FileTree()].files[e.name] = e.digest }
+            let paths = CanonicalValue.map(Dictionary(items[i].sourceFiles.map { ($0.port, CanonicalValue.string($0.path)) }) { a, _ in a })
+            records.append(ResultRecord(key: executions[k].key!, node: node, stage: stage, item: items[i].stem, outputs: itemOutputs,
+                                        runID: runID, duration: 0, params: plan.paramsJSON, inputs: paths.json))
+        }
+        ran = runItems.count
         // The bookkeeping's time shared out (what an item took is the copy above, done in bulk).
         let perItem = Date().timeIntervalSince(started) / Double(max(1, ran))
         for i in records.indices { records[i].duration = perItem }
@@ -157,6 +159,14 @@ final class NodeExecutor: @unchecked Sendable {
     /// entries (v1 hashed a tree per port first: three SHA-256 runs and a dictionary per port for an item).
     static func sourceKey(node: String, stem: String, files: [(port: String, name: String, digest: Digest)]) -> Digest {
         sourceKey(prefix: sourceKeyPrefix(node: node), stem: stem, files: files)
+    }
+
+    /// A plain source item's files as `sourceKey` takes them.
+    static func entries(of item: ItemPlan) -> [(port: String, name: String, digest: Digest)] {
+        var entries: [(port: String, name: String, digest: Digest)] = []
+        entries.reserveCapacity(item.sourceFiles.count)
+        for (j, f) in item.sourceFiles.enumerated() { entries.append((f.port, f.name, item.sourceDigests[j])) }
+        return entries
     }
 
     /// The part of `sourceKey` shared by a node's items.
@@ -217,7 +227,7 @@ final class NodeExecutor: @unchecked Sendable {
                 if var why = result.outcome.itemFailures[item.stem] {
                     why += origins(of: item)
                     executions.append(ExecutionRecord(node: node.id, item: item.stem, key: item.key, status: "failed",
-                                                      reason: item.reasons.joined(separator: "; "), duration: perItem, error: why))
+                                                      reason: item.reasonLine, duration: perItem, error: why))
                     failed += 1; failures.append("\(item.stem): \(why)")
                     continue
                 }
@@ -241,7 +251,7 @@ final class NodeExecutor: @unchecked Sendable {
                                             outputs: itemOutputs, runID: runID, duration: perItem, params: plan.paramsJSON,
                                             inputs: CanonicalValue.map(inputsRecord.mapValues { .string($0) }).json))
                 executions.append(ExecutionRecord(node: node.id, item: item.stem, key: item.key, status: "ran",
-                                                  reason: item.reasons.joined(separator: "; "), duration: perItem))
+                                                  reason: item.reasonLine, duration: perItem))
                 ran += 1
             }
             try workspace.index.commit(results: records, executions: executions, runID: runID)
@@ -314,14 +324,14 @@ final class NodeExecutor: @unchecked Sendable {
         // A node's metrics file, looked up by name in each port (not a list of every file of every port).
         let metrics = try ports.lazy.compactMap { s.outputs[$0]?.files["metrics.json"] }.first
             .map { String(decoding: try workspace.objects.read($0), as: UTF8.self) }
+        // Each tree's manifest is built once, here (a 10k-file tree's is ~800 KB: a sort, a hash and a write),
+        // the ports side by side on every core (a dataset's images and masks are two such trees).
+        let objects = workspace.objects, outputs = s.outputs
+        let stored = parallelResults(ports.count) { k in try outputs[ports[k]].map { try objects.ingest(data: TreeCodec.manifest($0)) } }
         var records: [RunNodeRecord] = []
-        for port in ports {
-            var treeDigest: Digest? = nil
-            if let tree = s.outputs[port] {
-                // Each tree's manifest is built once, here (a 10k-file tree's is ~800 KB).
-                treeDigest = try workspace.objects.ingest(data: TreeCodec.manifest(tree))
-                trees[port] = treeDigest
-            }
+        for (k, port) in ports.enumerated() {
+            let treeDigest = try stored[k].get()
+            if let treeDigest { trees[port] = treeDigest }
             records.append(RunNodeRecord(
                 node: s.node, stage: s.stage, port: port, tree: treeDigest, status: s.status, ran: s.ran, cached: s.cached,
                 failed: s.failed, duration: s.seconds, params: plan.paramsJSON, metrics: metrics))

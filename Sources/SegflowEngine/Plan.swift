@@ -30,6 +30,21 @@ public struct ItemPlan: Sendable {
     public var inputs: [String: [String: Digest]] = [:]
 }
 
+extension ItemPlan {
+    /// The reasons as one line (`; ` between them), as execution records store them: sized once (an import
+    /// writes one per item; `joined` cost more than the rest of the record).
+    var reasonLine: String {
+        guard reasons.count > 1 else { return reasons.first ?? "" }
+        var line = ""
+        line.reserveCapacity(reasons.reduce(2 * (reasons.count - 1)) { $0 + $1.utf8.count })
+        for (k, r) in reasons.enumerated() {
+            if k > 0 { line += "; " }
+            line += r
+        }
+        return line
+    }
+}
+
 /// The value of an output port as the plan sees it.
 public enum PortValue: Sendable {
     case known(FileTree)

@@ -73,8 +73,9 @@ final class Planner {
         let files = try source.enumerate(params: node.params, classes: classList)
         Timeline.mark("\(node.id): \(files.count) files listed")
         try Self.checkNames(files, node: node)
+        // stem -> item, only once stems stop arriving in increasing order (see pass 1).
         var position: [String: Int] = [:]
-        position.reserveCapacity(files.count)
+        var ascending = true
         var items: [ItemPlan] = []
         // Port trees by the port's place among the node's outputs: a file's port is compared with a few short
         // names instead of hashed into a dictionary of trees, twice, per file.
@@ -109,11 +110,21 @@ final class Planner {
         for (k, f) in files.enumerated() {
             let (d, imported, read) = found[k]
             let stem = FileTree.stem(of: f.name)
-            let i: Int
-            // An item's files are usually listed together: the previous file's item is checked first (no hash).
-            if let last = items.indices.last, items[last].stem == stem { i = last }
-            else if let j = position[stem] { i = j } else {
-                i = items.count; position[stem] = i
+            var i = items.count
+            // An item's files are usually listed together: the previous file's item is checked first. While new
+            // stems arrive in increasing order (a sorted folder), a new one cannot have been seen before, so no
+            // stem is hashed; the first out of order indexes the items so far and the rest are looked up.
+            if i > 0, items[i - 1].stem == stem { i -= 1 }
+            else if ascending && (i == 0 || items[i - 1].stem < stem) { /* a new item */ }
+            else {
+                if ascending {
+                    ascending = false
+                    position.reserveCapacity(files.count)
+                    for (j, item) in items.enumerated() { position[item.stem] = j }
+                }
+                if let j = position[stem] { i = j } else { position[stem] = i }
+            }
+            if i == items.count {
                 items.append(ItemPlan(stem: stem, key: nil, status: .cached, reasons: [], outputs: [:]))
                 items[i].copiedIn = importsWhileHashing
             }
@@ -136,7 +147,11 @@ final class Planner {
                 if f.content == nil && !read && workspace.objects.adopt(d) { /* marked above */ } else {
                     items[i].status = .run
                     if items[i].reasons.isEmpty { items[i].reasons.reserveCapacity(portsInUse) }
-                    items[i].reasons.append("new input: \(f.port)/\(stem)")
+                    // Sized once (an interpolation grows its buffer): one reason per new file.
+                    var reason = "new input: "
+                    reason.reserveCapacity(12 + f.port.utf8.count + stem.utf8.count)
+                    reason += f.port; reason += "/"; reason += stem
+                    items[i].reasons.append(reason)
                 }
             }
         }

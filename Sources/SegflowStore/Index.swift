@@ -296,9 +296,6 @@ public final class Index: @unchecked Sendable {
                 """)
             let dropFiles = try db.cachedStatement(sql: "DELETE FROM result_files WHERE key = ?")
             let insertFile = try db.cachedStatement(sql: "INSERT INTO result_files (digest, key) VALUES (?, ?)")
-            let insertExecution = try RawStatement(db, """
-                INSERT INTO executions (run_id, node, item, key, status, reason, duration, error) VALUES (?,?,?,?,?,?,?,?)
-                """)
             for r in results {
                 let key = r.key.hex
                 try insertResult.execute(arguments: [key, r.node, r.stage, r.item, TreeCodec.encode(r.outputs), r.runID, now,
@@ -311,17 +308,7 @@ public final class Index: @unchecked Sendable {
                     }
                 }
             }
-            // A statement keeps its bindings from row to row: the node and status (the same for a whole import's
-            // 10k rows) are bound again only when they change, each text bind being a copy.
-            insertExecution.bind(1, runID)
-            var node: String?, status: String?
-            for e in executions {
-                if e.node != node { insertExecution.bind(2, e.node); node = e.node }
-                if e.status != status { insertExecution.bind(5, e.status); status = e.status }
-                insertExecution.bind(3, e.item); insertExecution.bind(4, hex: e.key); insertExecution.bind(6, e.reason)
-                insertExecution.bind(7, e.duration); insertExecution.bind(8, e.error)
-                try insertExecution.step()
-            }
+            try Self.insertExecutions(executions, runID: runID, into: db)
             CrashPoint.reached("commit")
         }
     }
