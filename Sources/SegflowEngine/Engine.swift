@@ -45,6 +45,9 @@ public struct NodeSummary: Sendable {
     public var linked: [String: FileTree]? = nil
     /// The trees `results/` links.
     public var linkedOutputs: [String: FileTree] { linked ?? outputs }
+    /// Manifests of `outputs` already stored, by port (a source stores them while its records commit);
+    /// `recordNode` stores the rest.
+    var manifests: [String: Digest] = [:]
 }
 
 /// What a run did.

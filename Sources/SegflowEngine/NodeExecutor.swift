@@ -142,6 +142,10 @@ final class NodeExecutor: @unchecked Sendable {
         // One transaction for the whole import: its objects are made durable once (one syncfs) and the rows
         // are a small part of it (committing every 512 items was a quarter of a 20k-file import).
         Timeline.mark("\(plan.node.id): records made")
+        // The node's tree manifests (a sort, a hash and a write of ~800 KB per 10k-file tree) are stored on other
+        // cores while the records commit (SQLite on this one); the run_nodes write that names them syncs them.
+        let trees = outputs
+        let manifests = ReadAhead { try Self.storeManifests(trees, ports: trees.keys.sorted(), in: objects) }
         try workspace.index.commit(results: records, executions: executions, runID: runID)
         Timeline.mark("\(plan.node.id): records committed")
         if toRun > 0 { reporter.progress(plan.node.id, done: ran, total: toRun, message: nil) }
@@ -150,6 +154,7 @@ final class NodeExecutor: @unchecked Sendable {
         var summary = NodeSummary(node: plan.node.id, stage: plan.node.descriptor.name, status: ran > 0 ? "ran" : "cached",
                                   ran: ran, cached: plan.items.count - ran, failed: 0, seconds: 0, outputs: outputs)
         summary.linked = plan.madeFiles
+        summary.manifests = try manifests.value()
         return summary
     }
 
@@ -315,6 +320,15 @@ final class NodeExecutor: @unchecked Sendable {
 
     // MARK: - Run record
 
+    /// Stores the manifests of `trees`' `ports` (a 10k-file tree's is ~800 KB: a sort, a hash and a write),
+    /// the ports side by side on every core (a dataset's images and masks are two such trees).
+    static func storeManifests(_ trees: [String: FileTree], ports: [String], in objects: ObjectStore) throws -> [String: Digest] {
+        let stored = parallelResults(ports.count) { k in try trees[ports[k]].map { try objects.ingest(data: TreeCodec.manifest($0)) } }
+        var out: [String: Digest] = [:]
+        for (k, port) in ports.enumerated() { if let d = try stored[k].get() { out[port] = d } }
+        return out
+    }
+
     /// Stores each output tree as an object (for gc, diff, links) and records the node in the run;
     /// returns the manifests' digests by port.
     @discardableResult
@@ -324,13 +338,13 @@ final class NodeExecutor: @unchecked Sendable {
         // A node's metrics file, looked up by name in each port (not a list of every file of every port).
         let metrics = try ports.lazy.compactMap { s.outputs[$0]?.files["metrics.json"] }.first
             .map { String(decoding: try workspace.objects.read($0), as: UTF8.self) }
-        // Each tree's manifest is built once, here (a 10k-file tree's is ~800 KB: a sort, a hash and a write),
-        // the ports side by side on every core (a dataset's images and masks are two such trees).
-        let objects = workspace.objects, outputs = s.outputs
-        let stored = parallelResults(ports.count) { k in try outputs[ports[k]].map { try objects.ingest(data: TreeCodec.manifest($0)) } }
+        // Each tree's manifest is built once: by the source that stored it already, or here.
+        var stored = s.manifests
+        let missing = ports.filter { s.outputs[$0] != nil && stored[$0] == nil }
+        stored.merge(try Self.storeManifests(s.outputs, ports: missing, in: workspace.objects)) { a, _ in a }
         var records: [RunNodeRecord] = []
-        for (k, port) in ports.enumerated() {
-            let treeDigest = try stored[k].get()
+        for port in ports {
+            let treeDigest = stored[port]
             if let treeDigest { trees[port] = treeDigest }
             records.append(RunNodeRecord(
                 node: s.node, stage: s.stage, port: port, tree: treeDigest, status: s.status, ran: s.ran, cached: s.cached,
