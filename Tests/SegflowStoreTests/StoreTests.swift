@@ -13,6 +13,23 @@ final class StoreTests: XCTestCase {
         dir = try makeTemporaryFolder("store")
     }
 
+    /// A copy stops reading once it has the size just stat'ed (no read to find the end), but a file that grew or
+    /// shrank since that stat is still copied whole: the object is the bytes read, named by their digest.
+    func testACopyIsTheWholeFileWhateverSizeWasStated() throws {
+        let store = try ObjectStore(root: dir + "/cache")
+        // One file read whole into the buffer, one streamed.
+        for size in [1_000, 10_000] {
+            let path = dir + "/data-\(size).bin"
+            let bytes = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+            try bytes.write(to: URL(fileURLWithPath: path))
+            for stated in [nil, size, 3, size - 1, size + 1, 5 * size] as [Int?] {
+                XCTAssertEqual(try store.ingest(copyingFile: path, size: stated), Digest.of(bytes),
+                               "\(size) bytes, stated \(stated.map(String.init) ?? "none")")
+            }
+            XCTAssertEqual(try store.read(Digest.of(bytes)), bytes)
+        }
+    }
+
     func testObjectsAreContentAddressedReadOnlyAndVerified() throws {
         let store = try ObjectStore(root: dir)
         let d = try store.ingest(data: Data("hello".utf8))
