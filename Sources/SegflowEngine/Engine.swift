@@ -120,7 +120,11 @@ public final class Engine: @unchecked Sendable {
                 try workspace.index.finishRun(runID, status: options.cancellation.isCancelled ? "cancelled" : failed ? "failed" : "ok",
                                               ran: summary.ran, cached: summary.cached, failed: summary.failed)
                 Timeline.mark("run finished in the index")
-                defer { Timeline.mark("results/ linked") }
+                defer {
+                    Timeline.mark("results/ linked")
+                    workspace.index.finishCheckpoints()
+                    Timeline.mark("index checkpointed")
+                }
                 if options.partial {
                     try ResultLinks.update(workspace: workspace, pipeline: graph.name, nodes: summary.nodes)
                 } else {

@@ -46,6 +46,8 @@ public final class Index: @unchecked Sendable {
     /// The store's unsynced objects: every write transaction makes them durable first, so nothing the
     /// index names can be lost in a crash after it commits (nil: an index without a store, in tests).
     public let durability: DurabilityBarrier?
+    /// Checkpoints of the write-ahead log, after commits rather than inside them (see `Checkpointer`).
+    let checkpointer: Checkpointer
 
     /// Opens (and migrates) `path`; `nil` gives an in-memory index for tests.
     ///
@@ -55,13 +57,17 @@ public final class Index: @unchecked Sendable {
     /// results already exists", "UNIQUE constraint failed: grdb_migrations.identifier").
     public init(path: String?, durability: DurabilityBarrier? = nil) throws {
         self.durability = durability
+        checkpointer = Checkpointer(path: path)
         var config = Configuration()
         config.busyMode = .timeout(10)
+        let checkpointer = self.checkpointer
         config.prepareDatabase { db in
+            guard !db.configuration.readonly else { return }
             // The writer's page cache holds a whole dataset import's transaction (10k items: ~23 MB of rows
             // and indexes). At SQLite's default 2 MB it spilled dirty pages into the WAL mid-transaction and
             // read them back: 64k page writes and 52k reads for 20k files. Readers keep the default.
-            if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -65536") }
+            try db.execute(sql: "PRAGMA cache_size = -65536")
+            checkpointer.install(on: db)
         }
         do {
             if let path {
@@ -95,8 +101,13 @@ public final class Index: @unchecked Sendable {
             return try updates(db)
         }
         durability?.small.committed(small, written)
+        checkpointer.afterWrite()
         return result
     }
+
+    /// Waits for a checkpoint of the log started by an earlier write (a command's last step: what it wrote
+    /// is in the database file when it returns, not left to the next process).
+    public func finishCheckpoints() { checkpointer.wait() }
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
