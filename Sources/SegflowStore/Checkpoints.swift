@@ -29,12 +29,21 @@ final class Checkpointer: @unchecked Sendable {
 
     deinit { if let connection { sqlite3_close_v2(connection) } }
 
+    /// What the hook of a connection reaches. The store's small objects keep the index's pool and write through
+    /// it after the `Index` is gone; the pool's configuration keeps this checkpointer alive with it today, but the
+    /// hook does not rely on that: it holds this box (retained for the connection's life, a few bytes) and the
+    /// checkpointer weakly.
+    private final class HookTarget {
+        weak var checkpointer: Checkpointer?
+        init(_ c: Checkpointer) { checkpointer = c }
+    }
+
     /// Replaces the automatic checkpoint on this (writer) connection.
     func install(on db: Database) {
         sqlite3_wal_hook(db.sqliteConnection, { context, _, _, frames in
-            Unmanaged<Checkpointer>.fromOpaque(context!).takeUnretainedValue().committed(frames: Int(frames))
+            Unmanaged<HookTarget>.fromOpaque(context!).takeUnretainedValue().checkpointer?.committed(frames: Int(frames))
             return SQLITE_OK
-        }, Unmanaged.passUnretained(self).toOpaque())
+        }, Unmanaged.passRetained(HookTarget(self)).toOpaque())
     }
 
     private func committed(frames: Int) { lock.lock(); self.frames = frames; lock.unlock() }

@@ -29,4 +29,21 @@ final class CheckpointTests: XCTestCase {
         XCTAssertFalse(index.checkpointer.isQueued, "a few pages wait for SQLite's last close or a later large commit")
         XCTAssertEqual(try index.fingerprints(under: "/d/").count, 1)
     }
+
+    /// The store's small objects keep the index's pool: a write through it after the `Index` is gone commits
+    /// on the connection whose hook named the index's checkpointer.
+    func testACommitAfterTheIndexIsGoneIsSafe() throws {
+        let dir = try makeTemporaryFolder("checkpoint-gone")
+        let store = try ObjectStore(root: dir + "/cache")
+        var index: Index? = try Index(path: dir + "/cache/index.sqlite", durability: store.durability)
+        let d = try store.ingest(data: Data("kept".utf8))
+        try index!.commit(results: [], executions: [], runID: 1)
+        index = nil
+        try store.small.damage(d, with: Data("rot".utf8))   // a write on the pool's writer connection
+        XCTAssertFalse(store.isIntact(d))
+        let big = Data(repeating: 1, count: 3000)
+        for k in 0..<400 { var b = big; b[0] = UInt8(k % 256); b[1] = UInt8(k / 256); _ = try store.ingest(data: b) }
+        try store.small.damage(d, with: Data("rot again".utf8))   // past the threshold: a checkpoint may start
+        XCTAssertEqual(try store.read(d), Data("rot again".utf8))
+    }
 }
