@@ -82,11 +82,7 @@ public final class SmallObjects: @unchecked Sendable {
         lock.lock(); let known = located; lock.unlock()
         let fresh = known.map { k in batch.filter { k[$0.0] == nil } } ?? batch
         guard !fresh.isEmpty else { return nil }
-        let pack = SmallPack.encode(fresh)
-        let insert = try RawStatement(db, "INSERT INTO small_packs (directory, bytes) VALUES (?, ?)")
-        insert.bind(1, blob: pack.directory); insert.bind(2, blob: pack.bytes)
-        try insert.step()
-        let id = db.lastInsertedRowID
+        let id = try Self.insertPack(fresh, into: db)
         var offset = 0
         return Written(pack: id, objects: fresh.map { d, b in
             defer { offset += b.count }
@@ -242,9 +238,18 @@ public final class SmallObjects: @unchecked Sendable {
             }
             try db.execute(sql: "DELETE FROM small_packs WHERE id = ?", arguments: [id])
             guard !kept.isEmpty else { continue }
-            let pack = SmallPack.encode(kept)
-            try db.execute(sql: "INSERT INTO small_packs (directory, bytes) VALUES (?, ?)", arguments: [pack.directory, pack.bytes])
+            try insertPack(kept, into: db)
         }
+    }
+
+    /// Writes objects (in digest order) as a new pack; its row id.
+    @discardableResult
+    static func insertPack(_ objects: [(Digest, Data)], into db: Database) throws -> Int64 {
+        let pack = SmallPack.encode(objects)
+        let insert = try RawStatement(db, "INSERT INTO small_packs (directory, bytes) VALUES (?, ?)")
+        insert.bind(1, blob: pack.directory); insert.bind(2, blob: pack.bytes)
+        try insert.step()
+        return db.lastInsertedRowID
     }
 
     /// v10: the rows of `small_objects` (v7) as packs of at most `pendingByteLimit` bytes each.
@@ -253,8 +258,7 @@ public final class SmallObjects: @unchecked Sendable {
         var batch: [(Digest, Data)] = [], size = 0
         func flush() throws {
             guard !batch.isEmpty else { return }
-            let pack = SmallPack.encode(batch)
-            try db.execute(sql: "INSERT INTO small_packs (directory, bytes) VALUES (?, ?)", arguments: [pack.directory, pack.bytes])
+            try insertPack(batch, into: db)
             batch = []; size = 0
         }
         try Index.forEachRow(db, "SELECT digest, bytes FROM small_objects ORDER BY digest", []) { s in

@@ -74,8 +74,8 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try index.fingerprints(under: "/data/a/")["1.png"]?.digest, d)
     }
 
-    func testMigrationToClusteredFingerprintsKeepsThem() throws {
-        // A cache written before v3: fingerprints in a rowid table. Opening it migrates and keeps every row.
+    func testMigrationsOfFingerprintsKeepThem() throws {
+        // A cache written before v3: fingerprints in a rowid table. Opening it migrates (v3, v8, v9) and keeps every one.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("segflow-migrate-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
