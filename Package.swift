@@ -36,11 +36,15 @@ let package = Package(
 
         /// syncfs(2) for the store's batched durability (not exported by Swift's Glibc module).
         .target(name: "CFileSync"),
+        /// libcurl opened on first use (static Foundation's URLSession would load it and ~30 libraries at
+        /// every start); the HTTP clients ask it (SegflowCore's HTTPLibrary) before they make a URLSession.
+        .target(name: "CCurlLoader", linkerSettings: [.linkedLibrary("dl")]),
         /// fork/exec with PR_SET_PDEATHSIG: plugin workers die with segflow (Foundation's Process cannot ask).
         .target(name: "CSpawn"),
 
         // MARK: - Layers
         .target(name: "SegflowCore", dependencies: [
+            "CCurlLoader",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "SegflowSpec", dependencies: ["SegflowCore", "CYAML"]),

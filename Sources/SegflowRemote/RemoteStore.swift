@@ -53,7 +53,7 @@ public enum RemoteURL {
                                         hint: "bucket names are 3-63 characters of a-z, 0-9, '.' and '-', e.g. s3://lab-cache/segflow")
             }
             let config = try AWSConfig.resolve(remote: url, endpoint: endpoint, environment: environment)
-            return S3Remote(client: S3Client(config: config, bucket: bucket, displayURL: url), prefix: prefix)
+            return S3Remote(client: try S3Client(config: config, bucket: bucket, displayURL: url), prefix: prefix)
         }
         throw SegflowError.user("'\(url)' is not a remote URL", hint: "use s3://BUCKET/PREFIX or file:///PATH (or set SEGFLOW_REMOTE)")
     }

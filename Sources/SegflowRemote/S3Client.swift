@@ -19,7 +19,9 @@ public final class S3Client: @unchecked Sendable {
     public var attempts = 5
     public var baseDelay = 0.2
 
-    public init(config: AWSConfig, bucket: String, displayURL: String) {
+    /// Throws when libcurl, which URLSession needs, cannot be loaded.
+    public init(config: AWSConfig, bucket: String, displayURL: String) throws {
+        try HTTPLibrary.requireLoaded()
         self.config = config; self.bucket = bucket; self.displayURL = displayURL
         signer = SigV4Signer(credentials: config.credentials, region: config.region, service: "s3")
         let c = URLSessionConfiguration.ephemeral

@@ -15,9 +15,9 @@ public final class CoTLabeler: Sendable {
     private let client: VLMClient
 
     /// `session` is for tests and proxies; by default an ephemeral session without caches.
-    public init(config: CoTConfig, session: URLSession? = nil) {
+    public init(config: CoTConfig, session: URLSession? = nil) throws {
         self.config = config
-        client = VLMClient(config: config, session: session)
+        client = try VLMClient(config: config, session: session)
     }
 
     /// One `ItemLabels` per item, in input order. `progress(done, total)` is called after each item.

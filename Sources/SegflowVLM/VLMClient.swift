@@ -11,12 +11,14 @@ final class VLMClient: Sendable {
     private let session: URLSession
     private let ownsSession: Bool
 
-    /// `session` is for tests and proxies; by default an ephemeral session without caches.
-    init(config: CoTConfig, session: URLSession?) {
+    /// `session` is for tests and proxies; by default an ephemeral session without caches (throws when
+    /// libcurl, which it needs, cannot be loaded).
+    init(config: CoTConfig, session: URLSession?) throws {
         self.config = config
         if let session {
             self.session = session; ownsSession = false
         } else {
+            try HTTPLibrary.requireLoaded()
             let c = URLSessionConfiguration.ephemeral
             c.timeoutIntervalForRequest = Transport.backstopTimeout(config.timeout)
             c.httpMaximumConnectionsPerHost = max(1, config.concurrency)

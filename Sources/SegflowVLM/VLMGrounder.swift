@@ -41,9 +41,9 @@ public final class VLMGrounder: Sendable {
     public let config: GroundConfig
     private let client: VLMClient
 
-    public init(config: GroundConfig, session: URLSession? = nil) {
+    public init(config: GroundConfig, session: URLSession? = nil) throws {
         self.config = config
-        client = VLMClient(config: config.connection, session: session)
+        client = try VLMClient(config: config.connection, session: session)
     }
 
     /// One `ItemGrounding` per item, in input order; throws like `CoTLabeler.label`.

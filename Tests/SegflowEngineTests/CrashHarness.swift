@@ -18,7 +18,7 @@ enum SegflowBinary {
         if let p = ProcessInfo.processInfo.environment["SEGFLOW_TEST_BINARY"], !p.isEmpty { return p }
         let release = repo + "/.build/release/segflow"
         guard let built = modified(release) else {
-            throw XCTSkip("no release segflow: build it with `swift build -c release --static-swift-stdlib --product segflow` (make test does), or set SEGFLOW_TEST_BINARY")
+            throw XCTSkip("no release segflow: build it with `make release` (make test does), or set SEGFLOW_TEST_BINARY")
         }
         if let newest = newestSource(), newest > built {
             throw XCTSkip("\(release) is older than the sources: rebuild it (`make release`) or set SEGFLOW_TEST_BINARY")
