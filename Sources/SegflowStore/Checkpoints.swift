@@ -13,7 +13,9 @@ import GRDBSQLite
 /// neither this process's writer nor another's waits for it). What a checkpoint guarantees does not change:
 /// a process killed during one leaves the log, which the next opener recovers from.
 final class Checkpointer: @unchecked Sendable {
-    /// Pages in the log after which a checkpoint is started (SQLite's automatic one: 1000, in the commit).
+    /// Pages in the log after which a checkpoint is started (SQLite's automatic one: 1000, in the commit):
+    /// 4 MB of 16 KB pages (`Index.pageSize`), SQLite's 1000 pages of 4 KB in bytes (an index made with
+    /// 4 KB pages checkpoints after 1 MB).
     static let threshold = 256
 
     private let path: String?

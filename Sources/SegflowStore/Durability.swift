@@ -64,6 +64,14 @@ public final class DurabilityBarrier: @unchecked Sendable {
         return small.takeBatch()
     }
 
+    /// Makes the object files pending now durable, ahead of the index write that will name them (which
+    /// then finds them done): for a caller that stored objects on another core while this one works on,
+    /// so the fsyncs (each a journal commit on ext4) wait there instead of inside that write.
+    public func makeFilesDurable() throws {
+        syncing.lock(); defer { syncing.unlock() }
+        try syncFiles()
+    }
+
     private func syncFiles() throws {
         lock.lock(); let paths = pending; let hook = self.hook; lock.unlock()
         guard !paths.isEmpty else { return }

@@ -48,6 +48,8 @@ public final class Index: @unchecked Sendable {
     public let durability: DurabilityBarrier?
     /// Checkpoints of the write-ahead log, after commits rather than inside them (see `Checkpointer`).
     let checkpointer: Checkpointer
+    /// The page size of a new index (SQLite's default is 4 KB; see `init`).
+    static let pageSize = 16384
 
     /// Opens (and migrates) `path`; `nil` gives an in-memory index for tests.
     ///
@@ -67,6 +69,11 @@ public final class Index: @unchecked Sendable {
             // and indexes). At SQLite's default 2 MB it spilled dirty pages into the WAL mid-transaction and
             // read them back: 64k page writes and 52k reads for 20k files. Readers keep the default.
             try db.execute(sql: "PRAGMA cache_size = -65536")
+            // 16 KB pages for a new index (an existing one keeps its size): the log gets a frame per page, and
+            // SQLite writes each frame with two pwrite calls. A first import's packs and fingerprint blobs
+            // (~5 MB for 20k small files) were ~2,600 frames at 4 KB (the commit ~8 ms), a quarter at 16 KB
+            // (~4 ms); the cached 10k-item plan reads as fast (interleaved runs, within noise).
+            try db.execute(sql: "PRAGMA page_size = \(Self.pageSize)")
             checkpointer.install(on: db)
         }
         do {

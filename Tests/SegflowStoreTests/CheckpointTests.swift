@@ -9,8 +9,8 @@ final class CheckpointTests: XCTestCase {
     func testALargeCommitIsCheckpointedAfterItAndEverythingIsInTheDatabaseFile() throws {
         let dir = try makeTemporaryFolder("checkpoint")
         let index = try Index(path: dir + "/index.sqlite")
-        // ~400 pages: past the threshold.
-        let blob = Data(repeating: 7, count: 4096 * 400)
+        // ~300 pages of 16 KB: past the threshold.
+        let blob = Data(repeating: 7, count: Index.pageSize * 300)
         try index.write { try $0.execute(sql: "INSERT INTO folder_prints (folder, prints) VALUES ('/big/', ?)", arguments: [blob]) }
         index.finishCheckpoints()
         // Every frame of the log has been copied into the database file (a passive checkpoint now has
@@ -20,6 +20,13 @@ final class CheckpointTests: XCTestCase {
         try FileManager.default.copyItem(atPath: dir + "/index.sqlite", toPath: dir + "/copy.sqlite")
         let copy = try DatabaseQueue(path: dir + "/copy.sqlite")
         XCTAssertEqual(try copy.read { try Int.fetchOne($0, sql: "SELECT length(prints) FROM folder_prints WHERE folder = '/big/'") }, blob.count)
+    }
+
+    func testANewIndexHasSixteenKilobytePages() throws {
+        let dir = try makeTemporaryFolder("checkpoint-pages")
+        let index = try Index(path: dir + "/index.sqlite")
+        XCTAssertEqual(try index.db.read { try Int.fetchOne($0, sql: "PRAGMA page_size") }, Index.pageSize)
+        XCTAssertEqual(Index.pageSize, 16384)
     }
 
     func testSmallCommitsStartNoCheckpoint() throws {

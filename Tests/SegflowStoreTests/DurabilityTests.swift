@@ -82,6 +82,27 @@ final class DurabilityTests: XCTestCase {
         XCTAssertEqual(Array(log.all.suffix(3)), ["sync filesystem \(many.count)", "commit", "commit"])
     }
 
+    /// Objects made durable ahead of the write that names them (a source's tree manifests, on another core
+    /// while its records commit): that write finds nothing left to sync, and it still commits after them.
+    func testFilesMadeDurableAheadLeaveNothingForTheWrite() throws {
+        let store = try ObjectStore(root: dir + "/cache")
+        let index = try Index(path: dir + "/cache/index.sqlite", durability: store.durability)
+        let log = EventLog()
+        store.durability.onSync { r in log.append("sync \(r.method.rawValue) \(r.paths.count)") }
+        let recorder = CommitRecorder(log: log)
+        index.db.add(transactionObserver: recorder, extent: .observerLifetime)
+        let two = try (0..<2).map { try store.ingest(data: Self.large("manifest \($0)")) }
+        XCTAssertEqual(store.durability.pendingCount, 2)
+        try store.durability.makeFilesDurable()
+        XCTAssertEqual(log.all, ["sync files 2"])
+        XCTAssertEqual(store.durability.pendingCount, 0)
+        try record(two, key: "named", index: index)
+        XCTAssertEqual(log.all, ["sync files 2", "commit"], "the write synced nothing more")
+        // Ahead of time with nothing pending: no sync at all.
+        try store.durability.makeFilesDurable()
+        XCTAssertEqual(log.all.count, 2)
+    }
+
     /// An index write never commits past a barrier that could not make its objects durable.
     func testASyncThatFailsStopsTheCommit() throws {
         let store = try ObjectStore(root: dir + "/cache")
