@@ -48,13 +48,20 @@ final class DurabilityTests: XCTestCase {
         return d
     }
 
-    func testObjectsAreSyncedBeforeTheTransactionThatNamesThemCommits() throws {
+    /// A cache whose syncs and results commits are logged, in order (keep the recorder alive: it is held weakly).
+    func observedCache() throws -> (ObjectStore, Index, EventLog, CommitRecorder) {
         let store = try ObjectStore(root: dir + "/cache")
         let index = try Index(path: dir + "/cache/index.sqlite", durability: store.durability)
         let log = EventLog()
         store.durability.onSync { r in log.append("sync \(r.method.rawValue) \(r.paths.count)") }
         let recorder = CommitRecorder(log: log)
         index.db.add(transactionObserver: recorder, extent: .observerLifetime)
+        return (store, index, log, recorder)
+    }
+
+    func testObjectsAreSyncedBeforeTheTransactionThatNamesThemCommits() throws {
+        let (store, index, log, recorder) = try observedCache()
+        defer { withExtendedLifetime(recorder) {} }
 
         // A few objects (too large to be kept inline): no fsync while writing them, one per file at the barrier.
         let few = try (0..<3).map { try store.ingest(data: Self.large("object \($0)")) }
@@ -85,12 +92,8 @@ final class DurabilityTests: XCTestCase {
     /// Objects made durable ahead of the write that names them (a source's tree manifests, on another core
     /// while its records commit): that write finds nothing left to sync, and it still commits after them.
     func testFilesMadeDurableAheadLeaveNothingForTheWrite() throws {
-        let store = try ObjectStore(root: dir + "/cache")
-        let index = try Index(path: dir + "/cache/index.sqlite", durability: store.durability)
-        let log = EventLog()
-        store.durability.onSync { r in log.append("sync \(r.method.rawValue) \(r.paths.count)") }
-        let recorder = CommitRecorder(log: log)
-        index.db.add(transactionObserver: recorder, extent: .observerLifetime)
+        let (store, index, log, recorder) = try observedCache()
+        defer { withExtendedLifetime(recorder) {} }
         let two = try (0..<2).map { try store.ingest(data: Self.large("manifest \($0)")) }
         XCTAssertEqual(store.durability.pendingCount, 2)
         try store.durability.makeFilesDurable()
