@@ -61,11 +61,13 @@ final class Fingerprinter {
     /// copied into `store` while hashing: then it is saved as imported, see `save()`). Touches no shared
     /// state: imports call it on every core.
     /// `stated`: the file's stat when the caller has just made it (a dataset's files are stat'ed once).
+    /// `batch`: the calling worker's gathering of small objects (see `SmallObjects.Batch`).
     private static func fingerprint(_ path: String, name: String, in folderFD: Int32, known: Fingerprint?,
-                                    copyingInto store: ObjectStore?, stated: stat? = nil) throws -> (print: Fingerprint, known: Bool) {
+                                    copyingInto store: ObjectStore?, stated: stat? = nil,
+                                    batch: SmallObjects.Batch? = nil) throws -> (print: Fingerprint, known: Bool) {
         if stated == nil, known == nil, let store, folderFD >= 0 {
             // Nothing to compare with: stat the file once it is open, as it is copied (one lookup of its name).
-            let (d, st) = try store.ingestStating(copying: name, in: folderFD, path: path)
+            let (d, st) = try store.ingestStating(copying: name, in: folderFD, path: path, batch: batch)
             return (Fingerprint(st, digest: d, imported: true), false)
         }
         var st = stated ?? stat()
@@ -125,13 +127,25 @@ final class Fingerprinter {
         // Anything not matched is read (hashed, or copied in while hashing) on every core; the results are
         // recorded serially, in file order, and the first file that failed is the error.
         let unknown = matches.indices.filter { k in if case .hit = matches[k] { return false }; return folderOf[k] != nil }
-        let fresh = parallelResults(unknown.count) { u -> Fingerprint in
-            let k = unknown[u]
-            var stated: stat?
-            if case .changed(let st) = matches[k] { stated = st }
-            return try Self.fingerprint(files[k].path, name: files[k].fileName, in: folderOf[k]!.fd, known: nil,
-                                        copyingInto: store, stated: stated).print
+        // In chunks, each worker gathering its small objects in a batch of its own (handed over at the chunk's
+        // end: nothing is left out of the store's pending objects when this returns).
+        store?.small.expect(unknown.count)
+        var chunked = [Result<Fingerprint, Error>?](repeating: nil, count: unknown.count)
+        Planner.parallelChunks(unknown.count, into: &chunked) { range, out in
+            let batch = store?.small.batch()
+            for u in range {
+                let k = unknown[u]
+                var stated: stat?
+                if case .changed(let st) = matches[k] { stated = st }
+                out[u] = Result { try Self.fingerprint(files[k].path, name: files[k].fileName, in: folderOf[k]!.fd, known: nil,
+                                                       copyingInto: store, stated: stated, batch: batch).print }
+            }
+            do { try batch?.flush() } catch {
+                // The objects never reached the store: every file of the chunk fails with the reason.
+                for u in range { out[u] = .failure(error) }
+            }
         }
+        let fresh = chunked.map { $0! }
         // A first import adds every file to its folder's table: sized once instead of grown.
         var added: [ObjectIdentifier: Int] = [:]
         for k in unknown { added[ObjectIdentifier(folderOf[k]!), default: 0] += 1 }

@@ -198,15 +198,18 @@ public struct ObjectStore: Sendable {
     /// As `ingest(copying:in:path:)`, with the file's stat made on the opened file before it is read: what a
     /// fingerprint records, without a lookup of the name to stat it first (a first import's files have no
     /// fingerprint to compare with).
-    public func ingestStating(copying name: String, in folder: Int32, path source: String) throws -> (digest: Digest, stat: stat) {
+    /// `batch`: where a small file's object goes, gathered by the calling worker (see `SmallObjects.Batch`;
+    /// the caller flushes it before the index write that names the objects); without, each is added at once.
+    public func ingestStating(copying name: String, in folder: Int32, path source: String,
+                              batch: SmallObjects.Batch? = nil) throws -> (digest: Digest, stat: stat) {
         var st = stat()
-        let d = try withUnsafeMutablePointer(to: &st) { try copyIn(name, in: folder, path: source, size: nil, stating: $0) }
+        let d = try withUnsafeMutablePointer(to: &st) { try copyIn(name, in: folder, path: source, size: nil, stating: $0, batch: batch) }
         return (d, st)
     }
 
     /// The copy: `stating`, where to put the opened file's stat (made whenever the size is not known).
     private func copyIn(_ name: String, in folder: Int32, path source: String, size knownSize: Int?,
-                        stating: UnsafeMutablePointer<stat>?) throws -> Digest {
+                        stating: UnsafeMutablePointer<stat>?, batch: SmallObjects.Batch? = nil) throws -> Digest {
         let input = openat(folder, name, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else {
             throw SegflowError.user("cannot read \(source): \(String(cString: strerror(errno)))", hint: "check the file exists and is readable")
@@ -251,7 +254,13 @@ public struct ObjectStore: Sendable {
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<filled])
             hasher.update(bytes)
             let d = hasher.finalize()
-            if filled <= SmallObjects.threshold, small.enabled { return try addInline(d, Data(bytes)) }
+            if filled <= SmallObjects.threshold, let batch {
+                // Inline, through the worker's batch (a duplicate is dropped when the batch is handed over).
+                CrashPoint.reached("ingest")
+                try batch.add(d, Data(bytes))
+                return d
+            }
+            if filled <= SmallObjects.threshold, try keptInline(d, Data(bytes)) { return d }
             if adopt(d) { return d }
             let object = try NewObject(in: self)
             do { try object.write(bytes) } catch { object.abandon(); throw failure("write failed") }
@@ -280,7 +289,7 @@ public struct ObjectStore: Sendable {
     /// Adds bytes the caller has just hashed to `d` (a download checked on arrival): not hashed again.
     @discardableResult
     public func ingest(data: Data, knownDigest d: Digest) throws -> Digest {
-        if data.count <= SmallObjects.threshold, small.enabled { return try addInline(d, data) }
+        if data.count <= SmallObjects.threshold, try keptInline(d, data) { return d }
         if adopt(d) { return d }
         return try writeFile(data, as: d)
     }
@@ -289,12 +298,9 @@ public struct ObjectStore: Sendable {
     /// object that is also a file (written by a store without an index) is then in both places, which every
     /// question about objects handles; a dataset's first import saves a path lookup per file. (Not entered in
     /// `verified`: an inline object is re-hashed from memory when asked, and a first import adds thousands
-    /// from every core, two lock round trips each instead of five.)
-    private func addInline(_ d: Digest, _ bytes: @autoclosure () -> Data) throws -> Digest {
-        if small.contains(d, ask: false) { return d }
-        CrashPoint.reached("ingest")
-        try small.add(d, bytes())
-        return d
+    /// from every core, one lock round trip each.) False when no index is attached: the caller writes a file.
+    private func keptInline(_ d: Digest, _ bytes: Data) throws -> Bool {
+        try small.addIfAbsent(d, bytes, beforeAdding: { CrashPoint.reached("ingest") })
     }
 
     /// Writes bytes hashed to `d` as a new object file.

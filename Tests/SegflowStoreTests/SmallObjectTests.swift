@@ -32,6 +32,28 @@ final class SmallObjectTests: XCTestCase {
                                                 params: "{}", inputs: "{}")], executions: [], runID: 1)
     }
 
+    /// A worker's batch: its objects become pending when it is flushed (by the caller, or itself once it holds
+    /// 256), a duplicate of an object already inline is dropped, and a write then commits them as usual.
+    func testABatchHandsItsObjectsOverWhenFlushed() throws {
+        let (store, index) = try open()
+        let batch = try XCTUnwrap(store.small.batch())
+        let folder = Glibc.open(dir, O_RDONLY | O_DIRECTORY)
+        defer { close(folder) }
+        var digests: [Digest] = []
+        for k in 0..<300 {
+            try bytes(10 + k % 290).write(to: URL(fileURLWithPath: dir + "/f\(k).png"))   // 290 distinct contents
+            digests.append(try store.ingestStating(copying: "f\(k).png", in: folder, path: dir + "/f\(k).png", batch: batch).digest)
+        }
+        XCTAssertEqual(digests[3], Digest.of(bytes(13)))
+        XCTAssertEqual(store.small.pendingCount, 256, "the first 256 were handed over when the batch filled")
+        try batch.flush()
+        XCTAssertEqual(store.small.pendingCount, 290, "duplicates dropped")
+        try record(digests[0], key: "batch", index)
+        XCTAssertEqual(try rows(index), 290)
+        XCTAssertEqual(try store.read(digests[299]), bytes(10 + 299 % 290))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: store.path(of: digests[299])), "inline, not a file")
+    }
+
     func testASmallObjectIsInlineNotAFileAndReadsBackExact() throws {
         let (store, index) = try open()
         let content = bytes(110)
