@@ -127,22 +127,28 @@ final class Fingerprinter {
         // Anything not matched is read (hashed, or copied in while hashing) on every core; the results are
         // recorded serially, in file order, and the first file that failed is the error.
         let unknown = matches.indices.filter { k in if case .hit = matches[k] { return false }; return folderOf[k] != nil }
-        // In chunks, each worker gathering its small objects in a batch of its own (handed over at the chunk's
-        // end: nothing is left out of the store's pending objects when this returns).
+        // In chunks of 256 files (small enough that the cores finish together), each gathering its small
+        // objects in a batch of its own, handed over at the chunk's end: nothing is left out of the store's
+        // pending objects when this returns.
         store?.small.expect(unknown.count)
         var chunked = [Result<Fingerprint, Error>?](repeating: nil, count: unknown.count)
-        Planner.parallelChunks(unknown.count, into: &chunked) { range, out in
-            let batch = store?.small.batch()
-            for u in range {
-                let k = unknown[u]
-                var stated: stat?
-                if case .changed(let st) = matches[k] { stated = st }
-                out[u] = Result { try Self.fingerprint(files[k].path, name: files[k].fileName, in: folderOf[k]!.fd, known: nil,
-                                                       copyingInto: store, stated: stated, batch: batch).print }
-            }
-            do { try batch?.flush() } catch {
-                // The objects never reached the store: every file of the chunk fails with the reason.
-                for u in range { out[u] = .failure(error) }
+        let chunk = 256
+        chunked.withUnsafeMutableBufferPointer { out in
+            let out = out
+            DispatchQueue.concurrentPerform(iterations: (unknown.count + chunk - 1) / chunk) { c in
+                let range = (c * chunk)..<min(unknown.count, (c + 1) * chunk)
+                let batch = store?.small.batch()
+                for u in range {
+                    let k = unknown[u]
+                    var stated: stat?
+                    if case .changed(let st) = matches[k] { stated = st }
+                    out[u] = Result { try Self.fingerprint(files[k].path, name: files[k].fileName, in: folderOf[k]!.fd, known: nil,
+                                                           copyingInto: store, stated: stated, batch: batch).print }
+                }
+                do { try batch?.flush() } catch {
+                    // The objects never reached the store: every file of the chunk fails with the reason.
+                    for u in range { out[u] = .failure(error) }
+                }
             }
         }
         let fresh = chunked.map { $0! }
