@@ -188,15 +188,19 @@ final class SlurmExecutorTests: XCTestCase {
         throw XCTSkip("the first shard of \(node) never ran within 120 s")
     }
 
+    /// CRF iterations that keep a seed shard running long enough to be cancelled while it runs: with one, a
+    /// shard could finish between the poll that saw it running and the `scancel` (it did once, in CI).
+    static let slowIterations = 20
+
     func testCancelledShardIsRetriedAndWithoutRetriesTheNodeFailsClearly() async throws {
         try SlurmTestCluster.require()
         let dir = try SlurmTestCluster.tempDirectory("slurm-retry")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let local = try await engine(dir + "/local").run(try scribblePipeline(dir, items: 4, shardSize: 2, retries: 1))
+        let local = try await engine(dir + "/local").run(try scribblePipeline(dir, items: 4, shardSize: 2, retries: 1, iterations: Self.slowIterations))
 
         // retries 1: the cancelled shard is submitted again and the run completes with the local digests.
         let notes = NoteRecorder()
-        let graph = try scribblePipeline(dir, items: 4, shardSize: 2, retries: 1)
+        let graph = try scribblePipeline(dir, items: 4, shardSize: 2, retries: 1, iterations: Self.slowIterations)
         let run = Task { try await self.engine(dir + "/retry").run(graph, options: SlurmTestCluster.options(), reporter: notes) }
         let cancelled = try await cancelFirstTaskWhenRunning(of: "seed", notes: notes)
         let s = try await run.value
@@ -211,7 +215,7 @@ final class SlurmExecutorTests: XCTestCase {
 
         // retries 0: the node fails with the job id and state; the other shard's items are committed, the cache stays sound.
         let failing = NoteRecorder()
-        let graph0 = try scribblePipeline(dir, items: 4, shardSize: 2, retries: 0)
+        let graph0 = try scribblePipeline(dir, items: 4, shardSize: 2, retries: 0, iterations: Self.slowIterations)
         let run0 = Task { try await self.engine(dir + "/noretry").run(graph0, options: SlurmTestCluster.options(), reporter: failing) }
         let job0 = try await cancelFirstTaskWhenRunning(of: "seed", notes: failing)
         let s0 = try await run0.value
@@ -222,7 +226,7 @@ final class SlurmExecutorTests: XCTestCase {
         let ws = try Workspace(root: dir + "/noretry")
         XCTAssertEqual(Maintenance.verify(ws).corrupt, [])
         // The next run (retries allowed) computes only the cancelled shard's two items.
-        let s1 = try await engine(dir + "/noretry").run(try scribblePipeline(dir, items: 4, shardSize: 2, retries: 1),
+        let s1 = try await engine(dir + "/noretry").run(try scribblePipeline(dir, items: 4, shardSize: 2, retries: 1, iterations: Self.slowIterations),
                                                        options: SlurmTestCluster.options())
         XCTAssertEqual(s1.node("seed")?.ran, 2)
         XCTAssertEqual(outputDigests(s1), outputDigests(local))
