@@ -16,6 +16,25 @@ int sf_syncfs(int fd) {
 #endif
 }
 
+int sf_start_writeback(int fd) {
+#ifdef __linux__
+    return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)fd;
+    return 0;
+#endif
+}
+
+int sf_finish_writeback(int fd) {
+#ifdef __linux__
+    if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) != 0) return -1;
+    return posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0 ? 0 : -1;
+#else
+    (void)fd;
+    return 0;
+#endif
+}
+
 int sf_open_unnamed(const char *dir, unsigned mode) {
 #if defined(__linux__) && defined(O_TMPFILE)
     return open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, (mode_t)mode);

@@ -35,6 +35,8 @@ public final class DurabilityBarrier: @unchecked Sendable {
     /// Small objects waiting to be inserted inline (see `SmallObjects`): handed over by `sync()` to the
     /// transaction that names them.
     public let small = SmallObjects()
+    /// Copies whose writeback is under way (see `WriteBehind`): closed at each sync.
+    let writeBehind = WriteBehind()
 
     init(objectsDirectory: String) {
         self.objectsDirectory = objectsDirectory
@@ -73,6 +75,7 @@ public final class DurabilityBarrier: @unchecked Sendable {
     }
 
     private func syncFiles() throws {
+        writeBehind.drain()
         lock.lock(); let paths = pending; let hook = self.hook; lock.unlock()
         guard !paths.isEmpty else { return }
         // Only what this sync covered leaves the list (objects added meanwhile wait for the next one), also

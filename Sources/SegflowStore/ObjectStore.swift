@@ -264,7 +264,7 @@ public struct ObjectStore: Sendable {
             if adopt(d) { return d }
             let object = try NewObject(in: self)
             do { try object.write(bytes) } catch { object.abandon(); throw failure("write failed") }
-            return try place(object, as: d)
+            return try place(object, as: d, writingBehind: true)
         }
         // Larger than the buffer: streamed into a new object while it is hashed.
         let object = try NewObject(in: self)
@@ -279,7 +279,7 @@ public struct ObjectStore: Sendable {
             object.abandon()
             throw error
         }
-        return try place(object, as: hasher.finalize())
+        return try place(object, as: hasher.finalize(), writingBehind: true)
     }
 
     /// Adds bytes.
@@ -320,10 +320,12 @@ public struct ObjectStore: Sendable {
 
     /// Names a complete new object under its digest (or drops it when that object is already there), and
     /// lists it for the next durability barrier.
-    private func place(_ object: NewObject, as d: Digest) throws -> Digest {
+    /// `writingBehind`: a copy of a dataset file, written to disk now and let go from memory (see `WriteBehind`).
+    private func place(_ object: NewObject, as d: Digest, writingBehind: Bool = false) throws -> Digest {
         let dest = path(of: d)
         CrashPoint.reached("ingest")
         if let temp = object.tempPath {
+            if writingBehind { _ = sf_start_writeback(object.fd) }
             if close(object.fd) != 0 {
                 let reason = String(cString: strerror(errno))
                 unlink(temp)
@@ -331,7 +333,8 @@ public struct ObjectStore: Sendable {
             }
             do { try placeNamed(temp, at: dest, d) } catch { unlink(temp); throw error }
         } else {
-            defer { close(object.fd) }
+            var handed = false
+            defer { if !handed { close(object.fd) } }
             var rc = sf_link_unnamed(object.fd, dest)
             if rc != 0, errno == ENOENT { makeFanOutFolder(d); rc = sf_link_unnamed(object.fd, dest) }
             // Another thread or process named the same content first: theirs is complete too (names appear
@@ -343,6 +346,7 @@ public struct ObjectStore: Sendable {
             if rc != 0 {
                 throw SegflowError.internal("cannot name object \(d.short) in the store: \(String(cString: strerror(errno)))")
             }
+            if writingBehind { durability.writeBehind.hand(object.fd); handed = true }
         }
         verified.insert(d)
         durability.add(dest)

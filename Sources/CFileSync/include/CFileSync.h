@@ -8,6 +8,16 @@ extern "C" {
 /* Flushes the filesystem holding `fd` and waits for it; 0, or -1 with errno (ENOSYS where there is no syncfs). */
 int sf_syncfs(int fd);
 
+/* Starts writing `fd`'s dirty pages to disk and returns without waiting (sync_file_range's WRITE): the sync
+   that must wait for them later finds most already written. Makes nothing durable (no metadata, no disk
+   cache flush). 0, or -1 with errno; a no-op returning 0 where there is no such call. */
+int sf_start_writeback(int fd);
+
+/* Waits until the writing `sf_start_writeback` started is done, then lets the kernel drop the file's
+   cached pages (posix_fadvise DONTNEED): a bulk copy recycles the same memory instead of filling the page
+   cache with a second copy of the data. Still makes nothing durable. 0, or -1 with errno. */
+int sf_finish_writeback(int fd);
+
 /* A new file with no name on the filesystem of the folder `dir` (O_TMPFILE, write-only, close-on-exec, `mode`): it
    vanishes if the process dies before `sf_link_unnamed` names it. -1 with errno (EOPNOTSUPP, EISDIR or
    EINVAL where the filesystem cannot). */
