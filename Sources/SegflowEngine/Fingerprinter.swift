@@ -237,16 +237,44 @@ final class Fingerprinter {
         return f
     }
 
-    /// Saves the fingerprints learned in this session. A file copied into the store while hashing is
-    /// saved as imported in the same statement: the index's write barrier makes its object durable before
-    /// this transaction commits, so a fingerprint marked imported never names an object a crash can lose.
+    /// Saves the fingerprints learned in this session (after any save `startSave` began). A file copied into
+    /// the store while hashing is saved as imported in the same statement: the index's write barrier makes
+    /// its object durable before this transaction commits, so a fingerprint marked imported never names an
+    /// object a crash can lose.
     func save() throws {
+        if let started = saving {
+            saving = nil
+            try started.value()
+        }
+        guard let updates = takeUpdates() else { return }
+        try index.saveFingerprints(folders: updates)
+    }
+
+    /// A save begun by `startSave` and not yet waited for.
+    private var saving: ReadAhead<Void>?
+
+    /// Begins saving what was learned so far on another thread; `save()` waits for it (and reports its error).
+    /// A first import calls it as soon as the files are read: the write (the fingerprints, the pack of small
+    /// objects, ~20 ms for 20k files) then overlaps the plan's per-file bookkeeping instead of following it.
+    /// The write touches only the index, never this object's tables (the next lookups go on meanwhile).
+    func startSave() {
+        guard let updates = takeUpdates() else { return }
+        let index = self.index, previous = saving
+        saving = ReadAhead {
+            try previous?.value()
+            try index.saveFingerprints(folders: updates)
+        }
+    }
+
+    /// What was learned since the last save, per folder, and forgotten here: the caller writes it.
+    private func takeUpdates() -> [Index.FolderUpdate]? {
         let changed = folders.filter { !$0.updated.isEmpty }
-        guard !changed.isEmpty else { return }
-        try index.saveFingerprints(folders: changed.map {
+        guard !changed.isEmpty else { return nil }
+        let updates = changed.map {
             Index.FolderUpdate(folder: $0.path, entries: $0.updated, unique: $0.loadedEmpty && $0.updated.count == $0.table.count)
-        })
+        }
         for f in changed { f.updated = [] }
+        return updates
     }
 }
 

@@ -107,6 +107,9 @@ final class Planner {
         digests.reserveCapacity(files.count)
         let found = try lookupSources(files)
         Timeline.mark("\(node.id): files looked up")
+        // A run's first import: the fingerprints (marked imported) and the pack of small objects are written
+        // while the items are put together below; the engine's `save()` waits for it before the node runs.
+        if importsWhileHashing { fingerprints.startSave() }
         for (k, f) in files.enumerated() {
             let (d, imported, read) = found[k]
             let stem = FileTree.stem(of: f.name)

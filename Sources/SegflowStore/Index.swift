@@ -57,6 +57,9 @@ public final class Index: @unchecked Sendable {
     /// under an exclusive lock on `path.lock`. GRDB's migrator reads which migrations are applied
     /// before its write transaction, so two openers would otherwise both create the schema ("table
     /// results already exists", "UNIQUE constraint failed: grdb_migrations.identifier").
+    /// Held by `write` for a whole write (SQLite runs one writer at a time anyway).
+    private let writing = NSLock()
+
     public init(path: String?, durability: DurabilityBarrier? = nil) throws {
         self.durability = durability
         checkpointer = Checkpointer(path: path)
@@ -101,6 +104,9 @@ public final class Index: @unchecked Sendable {
     /// Pending small objects are inserted first, in the same transaction: they commit with the rows that
     /// name them, or (rolled back) stay pending for the next write.
     func write<T>(_ updates: (Database) throws -> T) throws -> T {
+        // One write at a time from barrier to `committed`: two writers would each take the same pending small
+        // objects and insert them twice (the fingerprint save runs on its own thread while a plan goes on).
+        writing.lock(); defer { writing.unlock() }
         let small = try durability?.sync() ?? []
         var written: SmallObjects.Written?
         let result = try db.write { db in
