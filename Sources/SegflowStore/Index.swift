@@ -57,8 +57,8 @@ public final class Index: @unchecked Sendable {
     /// under an exclusive lock on `path.lock`. GRDB's migrator reads which migrations are applied
     /// before its write transaction, so two openers would otherwise both create the schema ("table
     /// results already exists", "UNIQUE constraint failed: grdb_migrations.identifier").
-    /// Held by `write` for a whole write (SQLite runs one writer at a time anyway).
-    private let writing = NSLock()
+    /// Held by `write` for a whole write when there is no store (SQLite runs one writer at a time anyway).
+    private let writing = NSRecursiveLock()
 
     public init(path: String?, durability: DurabilityBarrier? = nil) throws {
         self.durability = durability
@@ -104,14 +104,22 @@ public final class Index: @unchecked Sendable {
     /// Pending small objects are inserted first, in the same transaction: they commit with the rows that
     /// name them, or (rolled back) stay pending for the next write.
     func write<T>(_ updates: (Database) throws -> T) throws -> T {
-        // One write at a time from barrier to `committed`: two writers would each take the same pending small
-        // objects and insert them twice (the fingerprint save runs on its own thread while a plan goes on).
+        // One write at a time from barrier to `committed` (the fingerprint save runs on its own thread while a
+        // plan goes on): a second writer must not commit rows naming objects the first has in flight.
+        let writing = durability?.small.writes ?? self.writing
         writing.lock(); defer { writing.unlock() }
         let small = try durability?.sync() ?? []
         var written: SmallObjects.Written?
-        let result = try db.write { db in
-            written = try durability?.small.insert(small, into: db)
-            return try updates(db)
+        let result: T
+        do {
+            result = try db.write { db in
+                written = try durability?.small.insert(small, into: db)
+                return try updates(db)
+            }
+        } catch {
+            // Not committed: the objects wait for the next write.
+            durability?.small.rolledBack(small)
+            throw error
         }
         durability?.small.committed(small, written)
         checkpointer.afterWrite()
