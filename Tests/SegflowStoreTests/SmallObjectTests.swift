@@ -115,6 +115,10 @@ final class SmallObjectTests: XCTestCase {
         struct Refused: Error {}
         XCTAssertThrowsError(try index.write { db in
             XCTAssertEqual(try inTransaction(db), 1, "the object is in the transaction before the row that names it")
+            // In flight: no longer pending, still answered from memory.
+            XCTAssertEqual(store.small.pendingCount, 0)
+            XCTAssertTrue(store.contains(d))
+            XCTAssertEqual(try store.read(d), bytes(200))
             try insertRow(db, key: "k")
             throw Refused()
         })

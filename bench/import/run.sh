@@ -4,6 +4,9 @@
 #   camvid: every PNG of CamVid's train/val images and masks (../shared/data/camvid, or $CAMVID)
 #   small:  10,000 small images + 10,000 masks made by bench/plan/make_dataset.py
 # Usage: bench/import/run.sh [ROUNDS]   (default 3; rounds interleave the tools, best and all reported)
+# A journaled ext4 to measure on, as BENCHMARKS.md's runs (this machine's own / has no journal):
+#   truncate -s 8G /work/ext4j.img && mkfs.ext4 -q -F /work/ext4j.img && mkdir -p /mnt/ext4j
+#   mount "$(losetup --direct-io=on --show -f /work/ext4j.img)" /mnt/ext4j
 # Env: SETS (default "camvid small": which sets to run), SEGFLOW (default .build/release/segflow), BASELINE (another segflow binary timed alongside, optional),
 #      CAMVID (default ../shared/data/camvid from the repository root),
 #      WORKDIR (default /tmp: where the caches go, e.g. a mount of the filesystem to measure).
@@ -48,7 +51,10 @@ cd "$work"   # segflow runs from here: no plugins/ folder in reach
 sync; sleep 6
 echo "started:  $(date -u '+%Y-%m-%d %H:%M:%S UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 dev=$(findmnt -n -o SOURCE -T "$work"); journal=$(ls /proc/fs/jbd2 2>/dev/null | grep -q "^$(basename "$dev")-" && echo "with" || echo "without")
-echo "machine:  $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(df -T "$work" | awk 'NR==2 {print $2}') under ${WORKDIR:-/tmp} ($dev, $journal a journal)"
+# A loop device without direct I/O caches every block twice (its own page cache and the image file's) and
+# writes through a kernel thread: a durable write of 125 MB costs several times what it costs on the disk.
+dio=""; case $dev in /dev/loop*) dio=", direct I/O $( [ "$(losetup -n -O DIO "$dev" 2>/dev/null | tr -d ' ')" = 1 ] && echo on || echo off)" ;; esac
+echo "machine:  $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(df -T "$work" | awk 'NR==2 {print $2}') under ${WORKDIR:-/tmp} ($dev, $journal a journal$dio)"
 echo "segflow:  $SEGFLOW${BASELINE:+, baseline $BASELINE}"
 # seconds COMMAND...: wall seconds of one run (GNU time), stdout and stderr dropped.
 seconds() { /usr/bin/time -o "$work/time" -f "%e %U %S" "$@" >/dev/null 2>&1 || return 1; tail -1 "$work/time"; }
