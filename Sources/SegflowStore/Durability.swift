@@ -57,10 +57,12 @@ public final class DurabilityBarrier: @unchecked Sendable {
     public var pendingCount: Int { lock.lock(); defer { lock.unlock() }; return pending.count }
 
     /// Makes every pending object file durable; returns once they are on disk, with the pending small objects,
-    /// which the caller inserts in its transaction (and reports with `small.committed` once it committed).
-    /// Throws when the disk reports an error (or an object vanished): the caller must not commit then.
+    /// which the caller inserts in its transaction and reports with `small.committed` once it committed, or
+    /// `small.rolledBack` if it did not (until then they are in flight: answered, but in no table). Only
+    /// `Index.write` calls it, holding `small.writes`. Throws when the disk reports an error (or an object
+    /// vanished): the caller must not commit then.
     @discardableResult
-    public func sync() throws -> [(Digest, Data)] {
+    func sync() throws -> [(Digest, Data)] {
         syncing.lock(); defer { syncing.unlock() }
         try syncFiles()
         return small.takeBatch()

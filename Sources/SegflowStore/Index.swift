@@ -51,15 +51,15 @@ public final class Index: @unchecked Sendable {
     /// The page size of a new index (SQLite's default is 4 KB; see `init`).
     static let pageSize = 16384
 
+    /// Held by `write` for a whole write when there is no store (SQLite runs one writer at a time anyway).
+    private let writing = NSRecursiveLock()
+
     /// Opens (and migrates) `path`; `nil` gives an in-memory index for tests.
     ///
     /// Safe when several processes open one new cache at once: the switch to WAL and the migrations run
     /// under an exclusive lock on `path.lock`. GRDB's migrator reads which migrations are applied
     /// before its write transaction, so two openers would otherwise both create the schema ("table
     /// results already exists", "UNIQUE constraint failed: grdb_migrations.identifier").
-    /// Held by `write` for a whole write when there is no store (SQLite runs one writer at a time anyway).
-    private let writing = NSRecursiveLock()
-
     public init(path: String?, durability: DurabilityBarrier? = nil) throws {
         self.durability = durability
         checkpointer = Checkpointer(path: path)

@@ -74,7 +74,7 @@ final class WriteBehindTests: XCTestCase {
             XCTAssertEqual(try store.read(d), sources[k].1)
         }
         // The barrier closes the rest: nothing is held past an index write.
-        try store.durability.sync()
+        try store.durability.makeFilesDurable()
         XCTAssertEqual(openDescriptors(), before)
     }
 }
