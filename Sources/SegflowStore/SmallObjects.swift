@@ -118,7 +118,7 @@ public final class SmallObjects: @unchecked Sendable {
         // A batch exists only once an index is attached, which stays: never reached, but never a silent loss.
         guard let db = database else { lock.unlock(); throw SegflowError.internal("small objects handed over with no index attached") }
         if located == nil { lock.unlock(); readNewerPacks(db); lock.lock() }
-        for (d, data) in objects where inFlight[d] == nil && located?[d] == nil {
+        for (d, data) in objects where !isInline(d) {
             if pending.updateValue(data, forKey: d) == nil { pendingBytes += data.count }
         }
         let flush = pendingBytes > Self.pendingByteLimit

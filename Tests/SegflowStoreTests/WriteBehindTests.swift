@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SegflowTestSupport
 import SegflowCore
 @testable import SegflowStore
 
@@ -7,11 +8,7 @@ import SegflowCore
 /// the bytes stay right, the page cache does not keep a second copy, and no descriptor outlives the next sync.
 final class WriteBehindTests: XCTestCase {
     var dir: String!
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "segflow-writebehind-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+    override func setUpWithError() throws { dir = try makeTemporaryFolder("writebehind") }
 
     /// Pages of the file at `path` that are in memory now (mincore over a read-only mapping).
     func residentPages(_ path: String) throws -> Int {
